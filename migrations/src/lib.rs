@@ -1,0 +1,15 @@
+//! The naptrack schema, one migration per change. This crate knows nothing of the app's
+//! entities, so that an old migration keeps meaning what it meant when it ran.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_initial::Migration)]
+    }
+}

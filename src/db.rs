@@ -1,0 +1,165 @@
+//! The database connection: embedded SQLite by default, PostgreSQL for deployments with
+//! several app instances. Migrations run on every start, of the server and of the CLI.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::Settings;
+use crate::error::Error;
+
+/// How long an SQLite writer waits for another to finish before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens the database named by `settings` and brings its schema up to date.
+///
+/// A migration that fails stops here with [`Error::Migration`]: the app never runs on a
+/// schema it does not know.
+pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnection, Error> {
+    let db = connect(&settings.database_url, settings.database_max_connections).await?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(|e| Error::Migration(e.to_string()))?;
+    Ok(db)
+}
+
+/// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
+///
+/// SQLite: the file is created when missing; WAL lets readers run beside the one writer; a
+/// busy timeout makes writers queue instead of failing with "database is locked"; foreign
+/// keys are enforced (SQLite leaves them off unless asked); `synchronous = FULL` so that a
+/// committed disbursement survives a power cut, not only a crash of the process.
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<DatabaseConnection, Error> {
+    let backend = backend_of(url)?;
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(60));
+    match backend {
+        DbBackend::Sqlite => {
+            options
+                .max_connections(max_connections.unwrap_or(8))
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Full)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                });
+        }
+        _ => {
+            options.max_connections(max_connections.unwrap_or(16));
+        }
+    }
+    Database::connect(options).await.map_err(|e| {
+        Error::DatabaseUnavailable(format!("cannot open the database at {}: {e}", redact(url)))
+    })
+}
+
+fn backend_of(url: &str) -> Result<DbBackend, Error> {
+    if url.starts_with("sqlite:") {
+        Ok(DbBackend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DbBackend::Postgres)
+    } else {
+        Err(Error::Config(format!(
+            "the database URL \"{}\" is neither sqlite://… nor postgres://…",
+            redact(url)
+        )))
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts a transaction that will write. On SQLite it begins IMMEDIATE, taking the write lock
+/// up front: a deferred transaction that reads first and then writes cannot wait for another
+/// writer and fails with "database is locked" instead.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// The SQL for an exact sum of a money column on either backend.
+///
+/// PostgreSQL sums `BIGINT` as `NUMERIC`; casting back to `BIGINT` raises "bigint out of
+/// range" on overflow. SQLite's `SUM` over integers raises "integer overflow" itself. Either
+/// way an overflow is an error, never a rounded or wrapped total. `COALESCE` makes the sum of
+/// no rows zero.
+pub fn exact_sum_sql(column: &str) -> String {
+    format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)")
+}
+
+/// Answers whether the database responds, for the health check.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), Error> {
+    db.execute_unprepared("SELECT 1")
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::DatabaseUnavailable(e.to_string()))
+}
+
+/// The database stage: opens the pool, migrates, and manages the connection and settings as
+/// state. A failure stops the launch with the reason on standard error.
+pub fn stage() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::try_on_ignite("Database", |rocket| async move {
+        let settings = match Settings::from_figment(rocket.figment()) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("naptrack: {e}");
+                return Err(rocket);
+            }
+        };
+        match connect_and_migrate(&settings).await {
+            Ok(db) => Ok(rocket.manage(db).manage(settings)),
+            Err(e) => {
+                eprintln!("naptrack: {e}: {}", e.log_detail());
+                Err(rocket)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_redacted() {
+        assert_eq!(
+            redact("postgres://app:secret@db:5432/naptrack"),
+            "postgres://app:***@db:5432/naptrack"
+        );
+        assert_eq!(redact("sqlite://naptrack.db"), "sqlite://naptrack.db");
+        assert_eq!(
+            redact("postgres://app@db/naptrack"),
+            "postgres://app@db/naptrack"
+        );
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused() {
+        assert!(backend_of("mysql://localhost/x").is_err());
+        assert_eq!(backend_of("sqlite::memory:").ok(), Some(DbBackend::Sqlite));
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure types and rules of the domain, with no I/O: currencies, closed vocabularies, fiscal
+//! years. Everything here is unit-tested on its own.
+
+pub mod currency;
+pub mod fiscal;
+pub mod vocabulary;
+
+pub use currency::Currency;
+pub use vocabulary::{ActivityStatus, FundingSourceKind, InstitutionKind, Role};

@@ -1,0 +1,17 @@
+//! SeaORM entities, one file per table. Foreign keys live in the database (see the
+//! migrations); the services join explicitly, so the entities carry no relation graph.
+
+pub mod activity;
+pub mod api_token;
+pub mod audit_entry;
+pub mod budget_line;
+pub mod commitment;
+pub mod disbursement;
+pub mod exchange_rate;
+pub mod funding_source;
+pub mod idempotency_key;
+pub mod institution;
+pub mod objective;
+pub mod obligation;
+pub mod plan;
+pub mod user;

@@ -1,0 +1,220 @@
+//! One error type for the whole app, with one exhaustive mapping to an HTTP status: a new
+//! variant does not compile until it has a status. What a user sees (`Display`) is kept apart
+//! from what goes to the log ([`Error::log_detail`]).
+
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder};
+use rocket::{Request, Response};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+use std::io::Cursor;
+
+/// One problem with one field of the input: a CSV cell, a JSON member or a form field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub column: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(column: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            line: None,
+            column: column.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn at_line(line: u64, column: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            line: Some(line),
+            column: column.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request itself is malformed (bad query parameter, unreadable body).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The input was read but breaks the rules; `details` says where and why.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what is stored (a duplicate key, a reused idempotency key).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than the limit of {0}")]
+    PayloadTooLarge(String),
+    #[error("too many attempts; try again later")]
+    TooManyRequests,
+    /// A command or route that a later version delivers.
+    #[error("{0} is not available yet")]
+    NotAvailableYet(&'static str),
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("the database schema could not be brought up to date: {0}")]
+    Migration(String),
+    #[error("the database is not available")]
+    DatabaseUnavailable(String),
+    #[error("the database could not complete the request")]
+    Database(#[from] DbErr),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(message: impl Into<String>, details: Vec<FieldError>) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            details,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Error::BadRequest(_) => Status::BadRequest,
+            Error::Invalid { .. } => Status::UnprocessableEntity,
+            Error::Unauthenticated => Status::Unauthorized,
+            Error::Forbidden(_) => Status::Forbidden,
+            Error::NotFound(_) => Status::NotFound,
+            Error::Conflict(_) => Status::Conflict,
+            Error::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            Error::TooManyRequests => Status::TooManyRequests,
+            Error::NotAvailableYet(_) => Status::NotImplemented,
+            Error::DatabaseUnavailable(_) => Status::ServiceUnavailable,
+            Error::Database(e) => match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => Status::Conflict,
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => Status::Conflict,
+                _ => Status::InternalServerError,
+            },
+            Error::Config(_) | Error::Migration(_) | Error::Io(_) | Error::Internal(_) => {
+                Status::InternalServerError
+            }
+        }
+    }
+
+    /// A stable, machine-readable name for the kind of error.
+    pub fn code(&self) -> &'static str {
+        match self.status().code {
+            400 => "bad_request",
+            401 => "unauthenticated",
+            403 => "forbidden",
+            404 => "not_found",
+            409 => "conflict",
+            413 => "payload_too_large",
+            422 => "invalid",
+            429 => "too_many_requests",
+            501 => "not_available_yet",
+            503 => "unavailable",
+            _ => "internal",
+        }
+    }
+
+    pub fn details(&self) -> &[FieldError] {
+        match self {
+            Error::Invalid { details, .. } => details,
+            _ => &[],
+        }
+    }
+
+    /// What the log gets: the full cause, which may name tables, paths or SQL that a user
+    /// should not see.
+    pub fn log_detail(&self) -> String {
+        match self {
+            Error::Database(e) => format!("database error: {e}"),
+            Error::DatabaseUnavailable(detail) | Error::Internal(detail) => detail.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The message for a user: for a database conflict, what the database said about it
+    /// without the SQL; for anything internal, a plain sentence.
+    pub fn user_message(&self) -> String {
+        match self {
+            Error::Database(e) => match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    "a record with the same key already exists".to_owned()
+                }
+                Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                    "the record refers to a record that does not exist, or is still referred to"
+                        .to_owned()
+                }
+                _ => self.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody<'_> {
+        ErrorBody {
+            error: ErrorPayload {
+                code: self.code(),
+                message: self.user_message(),
+                details: self.details(),
+            },
+        }
+    }
+}
+
+/// The contract's error body: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorPayload<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorPayload<'a> {
+    pub code: &'static str,
+    pub message: String,
+    pub details: &'a [FieldError],
+}
+
+/// A JSON error body for `status` with no details, for catchers.
+pub fn json_body(status: Status, code: &'static str, message: &str) -> String {
+    let body = ErrorBody {
+        error: ErrorPayload {
+            code,
+            message: message.to_owned(),
+            details: &[],
+        },
+    };
+    serde_json::to_string(&body).unwrap_or_else(|_| {
+        format!(
+            r#"{{"error":{{"code":"{code}","message":"{}","details":[]}}}}"#,
+            status.code
+        )
+    })
+}
+
+impl<'r> Responder<'r, 'static> for Error {
+    fn respond_to(self, _request: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if status.code >= 500 {
+            rocket::error!("{}: {}", status, self.log_detail());
+        }
+        let body = serde_json::to_string(&self.body())
+            .unwrap_or_else(|_| json_body(status, self.code(), "internal error"));
+        Response::build()
+            .status(status)
+            .header(ContentType::JSON)
+            .sized_body(body.len(), Cursor::new(body))
+            .ok()
+    }
+}

@@ -1,0 +1,4 @@
+//! Async functions over a database connection: the app's use cases. The CLI, the API and the
+//! web UI all call these, so every rule holds whichever way the data comes in.
+
+pub mod summary;
