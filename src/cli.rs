@@ -144,7 +144,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     match execute(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("naptrack: {e}");
+            // The operator at the terminal gets the full cause, not the sentence for web users.
+            eprintln!("naptrack: {}", e.log_detail());
             ExitCode::FAILURE
         }
     }
@@ -165,7 +166,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
 async fn serve(figment: rocket::figment::Figment) -> Result<ExitCode> {
     match crate::build(figment).launch().await {
         Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(Error::Internal(format!("the server stopped: {e}"))),
+        Err(e) => Err(Error::Launch(e.to_string())),
     }
 }
 

@@ -40,7 +40,8 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Database
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(60));
+        // Also the deadline of the first connection: an unreachable server fails in 15 s.
+        .acquire_timeout(Duration::from_secs(15));
     match backend {
         DbBackend::Sqlite => {
             options
@@ -133,7 +134,7 @@ pub fn stage() -> rocket::fairing::AdHoc {
         match connect_and_migrate(&settings).await {
             Ok(db) => Ok(rocket.manage(db).manage(settings)),
             Err(e) => {
-                eprintln!("naptrack: {e}: {}", e.log_detail());
+                eprintln!("naptrack: {}", e.log_detail());
                 Err(rocket)
             }
         }

@@ -73,6 +73,8 @@ pub enum Error {
     Database(#[from] DbErr),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("the server could not start: {0}")]
+    Launch(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -104,9 +106,11 @@ impl Error {
                 Some(SqlErr::ForeignKeyConstraintViolation(_)) => Status::Conflict,
                 _ => Status::InternalServerError,
             },
-            Error::Config(_) | Error::Migration(_) | Error::Io(_) | Error::Internal(_) => {
-                Status::InternalServerError
-            }
+            Error::Config(_)
+            | Error::Migration(_)
+            | Error::Io(_)
+            | Error::Launch(_)
+            | Error::Internal(_) => Status::InternalServerError,
         }
     }
 
@@ -139,7 +143,8 @@ impl Error {
     pub fn log_detail(&self) -> String {
         match self {
             Error::Database(e) => format!("database error: {e}"),
-            Error::DatabaseUnavailable(detail) | Error::Internal(detail) => detail.clone(),
+            Error::DatabaseUnavailable(detail) => format!("the database is not available: {detail}"),
+            Error::Internal(detail) => format!("internal error: {detail}"),
             other => other.to_string(),
         }
     }

@@ -1,0 +1,12 @@
+//! The integration suite: one binary, one module per feature. Every test gets its own fresh
+//! database: an SQLite file in a temporary folder, or, when `NAPTRACK_TEST_POSTGRES_URL` names
+//! a PostgreSQL server, a database created for the test and dropped after it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod cli;
+mod fixtures;
+mod foundation;
+mod money;
