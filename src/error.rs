@@ -143,7 +143,9 @@ impl Error {
     pub fn log_detail(&self) -> String {
         match self {
             Error::Database(e) => format!("database error: {e}"),
-            Error::DatabaseUnavailable(detail) => format!("the database is not available: {detail}"),
+            Error::DatabaseUnavailable(detail) => {
+                format!("the database is not available: {detail}")
+            }
             Error::Internal(detail) => format!("internal error: {detail}"),
             other => other.to_string(),
         }

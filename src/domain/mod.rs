@@ -3,6 +3,7 @@
 
 pub mod currency;
 pub mod fiscal;
+pub mod records;
 pub mod vocabulary;
 
 pub use currency::Currency;

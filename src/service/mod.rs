@@ -1,4 +1,5 @@
 //! Async functions over a database connection: the app's use cases. The CLI, the API and the
 //! web UI all call these, so every rule holds whichever way the data comes in.
 
+pub mod plans;
 pub mod summary;
