@@ -9,7 +9,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::{self, Settings};
 use crate::db;
+use crate::domain::records::{RecordKind, UnknownRecordKind};
 use crate::error::{Error, Result};
+use crate::service::export;
+use crate::service::import::{self, ImportOptions, Progress, Source};
 
 /// naptrack: track the funding of a national action plan and flag unfunded obligations.
 ///
@@ -144,6 +147,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     match execute(cli).await {
         Ok(code) => code,
         Err(e) => {
+            for detail in e.details() {
+                eprintln!("{}", detail.to_line());
+            }
             // The operator at the terminal gets the full cause, not the sentence for web users.
             eprintln!("naptrack: {}", e.log_detail());
             ExitCode::FAILURE
@@ -170,13 +176,13 @@ async fn serve(figment: rocket::figment::Figment) -> Result<ExitCode> {
     }
 }
 
-async fn run_command(_db: &DatabaseConnection, command: Command) -> Result<ExitCode> {
+async fn run_command(db: &DatabaseConnection, command: Command) -> Result<ExitCode> {
     match command {
         Command::Serve => Err(Error::Internal(
             "serve is handled before connecting".to_owned(),
         )),
-        Command::Import(_) => Err(Error::NotAvailableYet("naptrack import")),
-        Command::Export(_) => Err(Error::NotAvailableYet("naptrack export")),
+        Command::Import(args) => import(db, args).await,
+        Command::Export(args) => export(db, args).await,
         Command::Flags(_) => Err(Error::NotAvailableYet("naptrack flags")),
         Command::Report(ReportCommand::Execution(_)) => {
             Err(Error::NotAvailableYet("naptrack report execution"))
@@ -185,5 +191,119 @@ async fn run_command(_db: &DatabaseConnection, command: Command) -> Result<ExitC
         Command::Audit(AuditCommand::Verify) => {
             Err(Error::NotAvailableYet("naptrack audit verify"))
         }
+    }
+}
+
+async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
+    let options = ImportOptions {
+        plan: args.plan,
+        dry_run: args.dry_run,
+    };
+    let progress = TerminalProgress::new();
+    let report = match args.file {
+        Some(file) => {
+            let kind: RecordKind = args
+                .entity_or_dir
+                .parse()
+                .map_err(|e: UnknownRecordKind| Error::BadRequest(e.to_string()))?;
+            import::import_file(db, kind, Source::open(&file)?, &options, &progress).await?
+        }
+        None => {
+            let dir = PathBuf::from(&args.entity_or_dir);
+            if !dir.is_dir() && args.entity_or_dir.parse::<RecordKind>().is_ok() {
+                return Err(Error::BadRequest(format!(
+                    "name the file to import: naptrack import {} FILE",
+                    args.entity_or_dir
+                )));
+            }
+            import::import_dir(db, &dir, &options, &progress).await?
+        }
+    };
+    for file in &report.files {
+        for warning in &file.warnings {
+            eprintln!("{} (warning)", warning.to_line());
+        }
+        println!(
+            "{}: {} {}: {} created, {} updated, {} unchanged",
+            file.file,
+            file.rows,
+            if file.rows == 1 { "row" } else { "rows" },
+            file.created,
+            file.updated,
+            file.unchanged
+        );
+    }
+    if report.dry_run {
+        println!("dry run: every row was checked and nothing was written");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(db: &DatabaseConnection, args: ExportArgs) -> Result<ExitCode> {
+    let kind: RecordKind = args
+        .entity
+        .parse()
+        .map_err(|e: UnknownRecordKind| Error::BadRequest(e.to_string()))?;
+    let plan = args.plan.as_deref();
+    match args.output {
+        Some(path) => {
+            // Written beside the target and renamed into place, so a failed export never
+            // leaves a truncated file where a good one was.
+            let partial = path.with_extension("csv.partial");
+            let file = std::fs::File::create(&partial).map_err(|e| {
+                Error::BadRequest(format!("cannot write {}: {e}", partial.display()))
+            })?;
+            let result = export::export_csv(db, kind, plan, std::io::BufWriter::new(file)).await;
+            match result {
+                Ok(_) => std::fs::rename(&partial, &path)?,
+                Err(e) => {
+                    std::fs::remove_file(&partial).ok();
+                    return Err(e);
+                }
+            }
+        }
+        None => {
+            let stdout = std::io::stdout();
+            export::export_csv(db, kind, plan, std::io::BufWriter::new(stdout)).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error, drawn only when it is a terminal.
+struct TerminalProgress {
+    bar: indicatif::ProgressBar,
+}
+
+impl TerminalProgress {
+    fn new() -> Self {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        TerminalProgress { bar }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn file_started(&self, file: &str, total_bytes: Option<u64>) {
+        self.bar.reset();
+        self.bar.set_length(total_bytes.unwrap_or(0));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
+        ) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.set_message(file.to_owned());
+    }
+
+    fn advanced(&self, bytes_read: u64) {
+        // Drawing is rate-limited by indicatif; setting the position is cheap.
+        self.bar.set_position(bytes_read);
+    }
+
+    fn file_finished(&self) {
+        self.bar.finish_and_clear();
     }
 }

@@ -12,6 +12,9 @@ use std::io::Cursor;
 /// One problem with one field of the input: a CSV cell, a JSON member or a form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    /// The file, when one request or command reads several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     pub column: String,
@@ -21,6 +24,7 @@ pub struct FieldError {
 impl FieldError {
     pub fn new(column: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
+            file: None,
             line: None,
             column: column.into(),
             message: message.into(),
@@ -29,9 +33,19 @@ impl FieldError {
 
     pub fn at_line(line: u64, column: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
+            file: None,
             line: Some(line),
             column: column.into(),
             message: message.into(),
+        }
+    }
+
+    /// `FILE:LINE: COLUMN: message`, as the command line prints it.
+    pub fn to_line(&self) -> String {
+        let file = self.file.as_deref().unwrap_or("-");
+        match self.line {
+            Some(line) => format!("{file}:{line}: {}: {}", self.column, self.message),
+            None => format!("{file}: {}: {}", self.column, self.message),
         }
     }
 }

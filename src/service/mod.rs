@@ -1,5 +1,7 @@
 //! Async functions over a database connection: the app's use cases. The CLI, the API and the
 //! web UI all call these, so every rule holds whichever way the data comes in.
 
+pub mod export;
+pub mod import;
 pub mod plans;
 pub mod summary;

@@ -1,6 +1,6 @@
 //! Finding the plan a command or request is about.
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, ColumnTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::entity::plan;
 use crate::error::{Error, Result};

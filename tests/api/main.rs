@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cli;
+mod export;
 mod fixtures;
 mod foundation;
 mod money;

@@ -1,0 +1,495 @@
+//! Reading a CSV header and the typed cells of one row, collecting every problem.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+
+use crate::domain::Currency;
+use crate::domain::records::{RecordKind, unguard_formula};
+use crate::error::FieldError;
+use crate::money::{Amount, Rate};
+
+/// The longest code or reference accepted.
+const MAX_CODE_CHARS: usize = 100;
+/// The longest text cell accepted (a title, a description, a legal basis).
+const MAX_TEXT_CHARS: usize = 4000;
+
+/// Where each contract column sits in the file.
+pub struct Header {
+    /// For each position in the file, the contract column it holds.
+    columns: Vec<&'static str>,
+}
+
+impl Header {
+    /// Reads and checks the header row: `Ok(None)` for an empty file, every problem at once
+    /// otherwise (unknown, repeated and missing columns).
+    pub fn read<R: std::io::Read>(
+        kind: RecordKind,
+        reader: &mut csv::Reader<R>,
+    ) -> Result<Option<Header>, Vec<FieldError>> {
+        let mut record = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(vec![FieldError::at_line(1, "-", csv_error_message(&e))]),
+        }
+        let mut errors = Vec::new();
+        let mut columns = Vec::with_capacity(record.len());
+        let expected: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
+        for (position, raw) in record.iter().enumerate() {
+            // A leading byte-order mark is accepted: spreadsheet programs write one.
+            let raw = if position == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            let Ok(name) = std::str::from_utf8(raw) else {
+                errors.push(FieldError::at_line(
+                    1,
+                    format!("column {}", position + 1),
+                    "the header is not valid UTF-8 text; save the file as UTF-8",
+                ));
+                continue;
+            };
+            match kind.column(name) {
+                Some(spec) if columns.contains(&spec.name) => errors.push(FieldError::at_line(
+                    1,
+                    name,
+                    "this column appears twice in the header",
+                )),
+                Some(spec) => columns.push(spec.name),
+                None => errors.push(FieldError::at_line(
+                    1,
+                    if name.is_empty() { "(empty)" } else { name },
+                    format!(
+                        "unknown column for {}; the columns are: {}",
+                        kind.name(),
+                        expected.join(", ")
+                    ),
+                )),
+            }
+        }
+        for spec in kind.columns().iter().filter(|c| c.required) {
+            if !columns.contains(&spec.name) {
+                errors.push(FieldError::at_line(
+                    1,
+                    spec.name,
+                    "this required column is missing",
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Some(Header { columns }))
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn has(&self, column: &str) -> bool {
+        self.columns.contains(&column)
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+}
+
+/// Reads a byte stream with every CRLF line end turned into LF.
+///
+/// The csv crate counts a CRLF row's line from the CR, so every row after the first of a
+/// Windows file would be reported one line early; with LF alone the line numbers are exact.
+/// A CRLF inside a quoted cell becomes LF too, which is how the cell is then stored.
+pub struct CrlfToLf<R> {
+    inner: R,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// How much of `output` has been handed out.
+    position: usize,
+    /// A CR that ended the previous chunk, not yet known to be followed by LF.
+    pending_cr: bool,
+    finished: bool,
+}
+
+impl<R: std::io::Read> CrlfToLf<R> {
+    pub fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            input: vec![0; 1 << 16],
+            output: Vec::with_capacity(1 << 16),
+            position: 0,
+            pending_cr: false,
+            finished: false,
+        }
+    }
+
+    /// Reads the next chunk of input into `output`, converted.
+    fn refill(&mut self) -> std::io::Result<()> {
+        self.output.clear();
+        self.position = 0;
+        let read = self.inner.read(&mut self.input)?;
+        if read == 0 {
+            self.finished = true;
+            if std::mem::take(&mut self.pending_cr) {
+                self.output.push(b'\r');
+            }
+            return Ok(());
+        }
+        for &byte in &self.input[..read] {
+            if std::mem::take(&mut self.pending_cr) && byte != b'\n' {
+                self.output.push(b'\r');
+            }
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                self.output.push(byte);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.position == self.output.len() {
+            if self.finished {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let count = out.len().min(self.output.len() - self.position);
+        out[..count].copy_from_slice(&self.output[self.position..self.position + count]);
+        self.position += count;
+        Ok(count)
+    }
+}
+
+/// A clerk-readable sentence for a CSV reading error.
+pub fn csv_error_message(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Io(e) => format!("the file could not be read: {e}"),
+        _ => format!("the file is not valid CSV: {error}"),
+    }
+}
+
+/// The cells of one row, read by contract column name. Each accessor records a problem in
+/// `errors` and returns `None` when a cell is missing or malformed, so one pass finds every
+/// problem of the row.
+pub struct Cells<'a> {
+    header: &'a Header,
+    record: &'a csv::ByteRecord,
+    pub line: u64,
+    pub errors: Vec<FieldError>,
+}
+
+impl<'a> Cells<'a> {
+    pub fn new(header: &'a Header, record: &'a csv::ByteRecord, line: u64) -> Self {
+        Cells {
+            header,
+            record,
+            line,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, column: &str, message: impl Into<String>) {
+        self.errors
+            .push(FieldError::at_line(self.line, column, message));
+    }
+
+    /// The raw text of `column`; `None` when the column is absent or the cell empty.
+    fn raw(&mut self, column: &str) -> Option<&'a str> {
+        let position = self.header.columns.iter().position(|c| *c == column)?;
+        let bytes = self.record.get(position)?;
+        if bytes.is_empty() {
+            return None;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                self.error(
+                    column,
+                    "this cell is not valid UTF-8 text; save the file as UTF-8",
+                );
+                None
+            }
+        }
+    }
+
+    fn required_raw(&mut self, column: &str) -> Option<&'a str> {
+        let present = self.header.has(column);
+        let value = self.raw(column);
+        if value.is_none() && present && !self.errors.iter().any(|e| e.column == column) {
+            self.error(column, "a value is required");
+        }
+        value
+    }
+
+    /// A code or reference: case-sensitive, without surrounding spaces or control characters.
+    pub fn code(&mut self, column: &str) -> Option<String> {
+        let text = self.required_raw(column)?;
+        self.check_code(column, text)
+    }
+
+    pub fn optional_code(&mut self, column: &str) -> Option<String> {
+        let text = self.raw(column)?;
+        self.check_code(column, text)
+    }
+
+    fn check_code(&mut self, column: &str, text: &str) -> Option<String> {
+        let text = unguard_formula(text);
+        if text.trim() != text {
+            self.error(
+                column,
+                format!("\"{text}\" begins or ends with spaces; codes are exact"),
+            );
+            None
+        } else if text.chars().any(char::is_control) {
+            self.error(
+                column,
+                "a code cannot contain control characters or line breaks",
+            );
+            None
+        } else if text.chars().count() > MAX_CODE_CHARS {
+            self.error(
+                column,
+                format!("a code has at most {MAX_CODE_CHARS} characters"),
+            );
+            None
+        } else if text.is_empty() {
+            self.error(column, "a value is required");
+            None
+        } else {
+            Some(text.to_owned())
+        }
+    }
+
+    /// Free text (a name, a title, a description).
+    pub fn text(&mut self, column: &str) -> Option<String> {
+        let text = self.required_raw(column)?;
+        self.check_text(column, text)
+    }
+
+    pub fn optional_text(&mut self, column: &str) -> Option<String> {
+        let text = self.raw(column)?;
+        self.check_text(column, text)
+    }
+
+    fn check_text(&mut self, column: &str, text: &str) -> Option<String> {
+        let text = unguard_formula(text);
+        if text.chars().count() > MAX_TEXT_CHARS {
+            self.error(
+                column,
+                format!("the text is longer than {MAX_TEXT_CHARS} characters"),
+            );
+            return None;
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            self.error(column, "the text contains control characters");
+            return None;
+        }
+        Some(text.to_owned())
+    }
+
+    pub fn date(&mut self, column: &str) -> Option<NaiveDate> {
+        let text = self.required_raw(column)?;
+        self.parse_date(column, text)
+    }
+
+    pub fn optional_date(&mut self, column: &str) -> Option<Option<NaiveDate>> {
+        match self.raw(column) {
+            None => Some(None),
+            Some(text) => self.parse_date(column, text).map(Some),
+        }
+    }
+
+    fn parse_date(&mut self, column: &str, text: &str) -> Option<NaiveDate> {
+        let well_formed = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let date = well_formed
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten();
+        if date.is_none() {
+            let message = if well_formed {
+                format!("\"{text}\" is not a date of the calendar")
+            } else {
+                format!("\"{text}\" is not a date; write YYYY-MM-DD, for example 2016-03-31")
+            };
+            self.error(column, message);
+        }
+        date
+    }
+
+    pub fn amount(&mut self, column: &str) -> Option<Amount> {
+        let text = self.required_raw(column)?;
+        self.parse_amount(column, text)
+    }
+
+    pub fn optional_amount(&mut self, column: &str) -> Option<Option<Amount>> {
+        match self.raw(column) {
+            None => Some(None),
+            Some(text) => self.parse_amount(column, text).map(Some),
+        }
+    }
+
+    fn parse_amount(&mut self, column: &str, text: &str) -> Option<Amount> {
+        match Amount::parse(text) {
+            Ok(amount) => Some(amount),
+            Err(e) => {
+                self.error(column, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn rate(&mut self, column: &str) -> Option<Rate> {
+        let text = self.required_raw(column)?;
+        match Rate::parse(text) {
+            Ok(rate) => Some(rate),
+            Err(e) => {
+                self.error(column, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn currency(&mut self, column: &str) -> Option<Currency> {
+        let text = self.required_raw(column)?;
+        self.parse_word(column, text)
+    }
+
+    pub fn optional_currency(&mut self, column: &str) -> Option<Option<Currency>> {
+        match self.raw(column) {
+            None => Some(None),
+            Some(text) => self.parse_word(column, text).map(Some),
+        }
+    }
+
+    /// A word of a closed vocabulary (or any type parsed from its exact text).
+    pub fn word<T>(&mut self, column: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let text = self.required_raw(column)?;
+        self.parse_word(column, text)
+    }
+
+    fn parse_word<T>(&mut self, column: &str, text: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match text.parse() {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.error(column, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A whole number within `range`.
+    pub fn integer(&mut self, column: &str, range: std::ops::RangeInclusive<i32>) -> Option<i32> {
+        let text = self.required_raw(column)?;
+        let value = text
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse::<i32>().ok())
+            .flatten();
+        match value {
+            Some(value) if range.contains(&value) => Some(value),
+            _ => {
+                self.error(
+                    column,
+                    format!(
+                        "\"{text}\" is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The two-letter ISO 3166-1 alpha-2 country code.
+    pub fn country(&mut self, column: &str) -> Option<String> {
+        let text = self.required_raw(column)?;
+        if text.len() == 2 && text.bytes().all(|b| b.is_ascii_uppercase()) {
+            Some(text.to_owned())
+        } else {
+            self.error(
+                column,
+                format!("\"{text}\" is not an ISO 3166-1 alpha-2 country code (two capital letters, such as XK or MD)"),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(kind: RecordKind, line: &str) -> Result<Option<Header>, Vec<FieldError>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line.as_bytes());
+        Header::read(kind, &mut reader)
+    }
+
+    #[test]
+    fn a_header_in_any_order_is_accepted() {
+        let read = header(RecordKind::Institutions, "name,code,kind");
+        assert!(matches!(read, Ok(Some(h)) if h.len() == 3));
+    }
+
+    #[test]
+    fn unknown_repeated_and_missing_columns_are_all_reported() {
+        let errors = header(RecordKind::Institutions, "code,code,colour")
+            .err()
+            .unwrap_or_default();
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, ["code", "colour", "name", "kind"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_ignored() {
+        let read = header(RecordKind::Institutions, "\u{feff}code,name,kind");
+        assert!(matches!(read, Ok(Some(_))));
+    }
+
+    #[test]
+    fn crlf_line_ends_become_lf_and_lone_carriage_returns_stay() {
+        use std::io::Read;
+        for chunk in [0, 1, 2, 3, 7, 64] {
+            let input: &[u8] = b"a,b\r\n\"x\r\ny\",z\r\nlone\rcr\r";
+            let mut reader = CrlfToLf::new(input);
+            let mut output = Vec::new();
+            let mut buffer = vec![0; chunk + 1];
+            loop {
+                let n = reader.read(&mut buffer).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                output.extend_from_slice(&buffer[..n]);
+            }
+            assert_eq!(output, b"a,b\n\"x\ny\",z\nlone\rcr\r", "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_has_no_header() {
+        assert!(matches!(header(RecordKind::Institutions, ""), Ok(None)));
+    }
+}

@@ -1,0 +1,432 @@
+//! Disbursements: the one kind that grows to millions of rows, so it is read in batches and
+//! written with multi-row inserts, and checked against the database a batch at a time rather
+//! than held in memory.
+//!
+//! A recorded disbursement is never changed: the same reference with the same content is
+//! unchanged, with other content an error that says to record a reversal. A reversal names
+//! an earlier disbursement of the same plan and budget line, takes money back (a negative
+//! amount), and the reversals of one disbursement never exceed it.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+};
+
+use super::cells::{Cells, csv_error_message};
+use super::rows::{FileContext, SeenKeys};
+use crate::db::exact_sum_sql;
+use crate::domain::Currency;
+use crate::entity::disbursement;
+use crate::error::{FieldError, Result};
+use crate::money::Amount;
+
+/// Rows per multi-row INSERT and per look-up of existing references.
+const BATCH_ROWS: usize = 1000;
+
+/// One valid row, its codes resolved.
+struct Row {
+    line: u64,
+    plan_id: i32,
+    reference: String,
+    budget_line_id: i32,
+    budget_line_currency: Currency,
+    date: NaiveDate,
+    amount: Amount,
+    currency: Currency,
+    payee_id: Option<i32>,
+    description: Option<String>,
+    reverses: Option<String>,
+}
+
+pub async fn import_rows<R: Read>(
+    ctx: &mut FileContext<'_>,
+    reader: &mut csv::Reader<R>,
+) -> Result<()> {
+    // Rows with an id above this one were written by this import: a reference found among
+    // them appears twice in the file. This keeps the duplicate check's memory flat.
+    let first_new_id = max_id(ctx).await? + 1;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut seen_in_batch = SeenKeys::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                ctx.reject(vec![FieldError::at_line(line, "-", csv_error_message(&e))]);
+                break;
+            }
+        }
+        let (line, byte) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+        ctx.report.rows += 1;
+        ctx.progress.advanced(byte);
+        let mut cells = Cells::new(ctx.header, &record, line);
+        if record.len() != ctx.header.len() {
+            cells.error(
+                "-",
+                format!(
+                    "this row has {} fields but the header has {}",
+                    record.len(),
+                    ctx.header.len()
+                ),
+            );
+            ctx.reject(cells.errors);
+            continue;
+        }
+        match parse(ctx, &mut cells, &mut seen_in_batch) {
+            Some(row) if cells.errors.is_empty() => batch.push(row),
+            _ => ctx.reject(cells.errors),
+        }
+        if batch.len() == BATCH_ROWS {
+            write_batch(ctx, std::mem::take(&mut batch), first_new_id).await?;
+            seen_in_batch = SeenKeys::default();
+        }
+    }
+    write_batch(ctx, batch, first_new_id).await
+}
+
+async fn max_id(ctx: &FileContext<'_>) -> Result<i64> {
+    let row = ctx
+        .txn
+        .query_one_raw(Statement::from_string(
+            ctx.txn.get_database_backend(),
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS max_id FROM disbursements",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "max_id")?,
+        None => 0,
+    })
+}
+
+fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> Option<Row> {
+    let plan = ctx.plan_for(cells);
+    let reference = cells.code("reference");
+    let budget_line_code = cells.code("budget_line_code");
+    let date = cells.date("date");
+    let amount = cells.amount("amount");
+    let currency = cells.currency("currency");
+    let payee_code = cells.optional_code("payee_code");
+    let description = cells.optional_text("description");
+    let reverses = cells.optional_code("reverses");
+    let payee_id = match &payee_code {
+        Some(code) => match ctx.catalog.institutions.get(code) {
+            Some(payee) => Some(Some(payee.id)),
+            None => {
+                cells.error(
+                    "payee_code",
+                    format!("there is no institution with code \"{code}\""),
+                );
+                None
+            }
+        },
+        None => Some(None),
+    };
+    let plan = plan?;
+    if let Some(reference) = &reference {
+        seen.check(cells, "reference", format!("{}\u{0}{reference}", plan.code));
+    }
+    let budget_line = budget_line_code.and_then(|code| {
+        let found = ctx.catalog.budget_lines.get(&(plan.id, code.clone()));
+        if found.is_none() {
+            cells.error(
+                "budget_line_code",
+                format!(
+                    "there is no budget line with code \"{code}\" in plan {}",
+                    plan.code
+                ),
+            );
+        }
+        found
+    });
+    match (amount, &reverses) {
+        (Some(amount), None) if amount.is_negative() => cells.error(
+            "amount",
+            "a negative amount is a reversal: name the disbursement it reverses in the reverses column",
+        ),
+        (Some(amount), _) if amount.is_zero() => {
+            cells.error("amount", "a disbursement of zero records nothing")
+        }
+        (Some(amount), Some(_)) if amount.is_positive() => cells.error(
+            "amount",
+            "a reversal takes money back: its amount must be negative",
+        ),
+        _ => {}
+    }
+    let description = match description {
+        Some(text) if text.is_empty() => None,
+        other => other,
+    };
+    Some(Row {
+        line: cells.line,
+        plan_id: plan.id,
+        reference: reference?,
+        budget_line_id: budget_line?.id,
+        budget_line_currency: budget_line?.currency,
+        date: date?,
+        amount: amount?,
+        currency: currency?,
+        payee_id: payee_id?,
+        description,
+        reverses,
+    })
+}
+
+async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>, first_new_id: i64) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let existing = existing_by_reference(ctx, &batch).await?;
+    let mut new_rows = Vec::new();
+    let mut reversals = Vec::new();
+    for row in batch {
+        match existing.get(&(row.plan_id, row.reference.clone())) {
+            Some(stored) if stored.id >= first_new_id => ctx.reject(vec![FieldError::at_line(
+                row.line,
+                "reference",
+                format!("disbursement {} already appears earlier in this file", row.reference),
+            )]),
+            Some(stored) => match differences(ctx, &row, stored).await? {
+                None => ctx.report.count(super::rows::Outcome::Unchanged),
+                Some(difference) => ctx.reject(vec![FieldError::at_line(
+                    row.line,
+                    "reference",
+                    format!(
+                        "disbursement {} is already recorded with {difference}; a recorded disbursement is never changed: record a reversal, then a new disbursement",
+                        row.reference
+                    ),
+                )]),
+            },
+            None if row.reverses.is_some() => reversals.push(row),
+            None => new_rows.push(row),
+        }
+    }
+    warn_on_currency(ctx, new_rows.iter().chain(reversals.iter()));
+    insert(ctx, &new_rows, |_| None).await?;
+    ctx.report.created += new_rows.len() as u64;
+    for row in reversals {
+        if let Some(original_id) = check_reversal(ctx, &row).await? {
+            insert(ctx, std::slice::from_ref(&row), |_| Some(original_id)).await?;
+            ctx.report.created += 1;
+        }
+    }
+    Ok(())
+}
+
+fn warn_on_currency<'r>(ctx: &mut FileContext<'_>, rows: impl Iterator<Item = &'r Row>) {
+    for row in rows {
+        if row.currency != row.budget_line_currency {
+            ctx.report.warn(
+                row.line,
+                "currency",
+                format!(
+                    "paid in {} against a budget line in {}; reports convert it at the rate of {}",
+                    row.currency, row.budget_line_currency, row.date
+                ),
+            );
+        }
+    }
+}
+
+async fn existing_by_reference(
+    ctx: &FileContext<'_>,
+    batch: &[Row],
+) -> Result<HashMap<(i32, String), disbursement::Model>> {
+    let mut by_plan: HashMap<i32, Vec<String>> = HashMap::new();
+    for row in batch {
+        by_plan
+            .entry(row.plan_id)
+            .or_default()
+            .push(row.reference.clone());
+    }
+    let mut existing = HashMap::new();
+    for (plan_id, references) in by_plan {
+        let found = disbursement::Entity::find()
+            .filter(disbursement::Column::PlanId.eq(plan_id))
+            .filter(disbursement::Column::Reference.is_in(references))
+            .all(ctx.txn)
+            .await?;
+        existing.extend(
+            found
+                .into_iter()
+                .map(|d| ((d.plan_id, d.reference.clone()), d)),
+        );
+    }
+    Ok(existing)
+}
+
+/// How a row differs from the recorded disbursement of the same reference, in words.
+async fn differences(
+    ctx: &FileContext<'_>,
+    row: &Row,
+    stored: &disbursement::Model,
+) -> Result<Option<String>> {
+    let mut differences = Vec::new();
+    if stored.budget_line_id != row.budget_line_id {
+        let code = ctx.catalog.budget_line_codes.get(&stored.budget_line_id);
+        differences.push(format!("budget line {}", code.map_or("?", |c| c.as_str())));
+    }
+    if stored.date != row.date {
+        differences.push(format!("date {}", stored.date));
+    }
+    if stored.amount != row.amount || stored.currency != row.currency {
+        differences.push(format!("amount {} {}", stored.amount, stored.currency));
+    }
+    if stored.payee_id != row.payee_id {
+        let payee = stored
+            .payee_id
+            .and_then(|id| ctx.catalog.institution_by_id(id));
+        differences.push(format!(
+            "payee {}",
+            payee.map_or("(none)", |p| p.code.as_str())
+        ));
+    }
+    if stored.description != row.description {
+        differences.push("another description".to_owned());
+    }
+    let reverses = match stored.reverses_id {
+        Some(id) => reference_of(ctx, id).await?,
+        None => None,
+    };
+    if reverses != row.reverses {
+        differences.push(format!(
+            "reverses {}",
+            reverses.as_deref().unwrap_or("(nothing)")
+        ));
+    }
+    Ok((!differences.is_empty()).then(|| differences.join(", ")))
+}
+
+async fn reference_of(ctx: &FileContext<'_>, id: i64) -> Result<Option<String>> {
+    let found = disbursement::Entity::find_by_id(id)
+        .select_only()
+        .column(disbursement::Column::Reference)
+        .into_tuple::<String>()
+        .one(ctx.txn)
+        .await?;
+    Ok(found)
+}
+
+/// Checks a reversal against the disbursement it names; the original's id when it is valid.
+async fn check_reversal(ctx: &mut FileContext<'_>, row: &Row) -> Result<Option<i64>> {
+    let Some(reverses) = &row.reverses else {
+        return Ok(None);
+    };
+    let original = disbursement::Entity::find()
+        .filter(disbursement::Column::PlanId.eq(row.plan_id))
+        .filter(disbursement::Column::Reference.eq(reverses.as_str()))
+        .one(ctx.txn)
+        .await?;
+    let reject = |ctx: &mut FileContext<'_>, column: &str, message: String| {
+        ctx.reject(vec![FieldError::at_line(row.line, column, message)]);
+        Ok(None)
+    };
+    let Some(original) = original else {
+        return reject(
+            ctx,
+            "reverses",
+            format!("there is no disbursement {reverses} in this plan to reverse"),
+        );
+    };
+    if original.reverses_id.is_some() {
+        return reject(
+            ctx,
+            "reverses",
+            format!("{reverses} is itself a reversal; reverse the original disbursement"),
+        );
+    }
+    if original.budget_line_id != row.budget_line_id {
+        return reject(
+            ctx,
+            "budget_line_code",
+            format!(
+                "a reversal goes on the budget line of the disbursement it reverses ({reverses})"
+            ),
+        );
+    }
+    if original.currency != row.currency {
+        return reject(
+            ctx,
+            "currency",
+            format!(
+                "{reverses} was paid in {}; reverse it in the same currency",
+                original.currency
+            ),
+        );
+    }
+    if row.date < original.date {
+        return reject(
+            ctx,
+            "date",
+            format!(
+                "the reversal is dated before {reverses}, which was paid on {}",
+                original.date
+            ),
+        );
+    }
+    let sql = format!(
+        "SELECT {} AS reversed FROM disbursements WHERE reverses_id = {}",
+        exact_sum_sql("amount"),
+        original.id
+    );
+    let reversed: Amount = match ctx
+        .txn
+        .query_one_raw(Statement::from_string(ctx.txn.get_database_backend(), sql))
+        .await?
+    {
+        Some(result) => result.try_get("", "reversed")?,
+        None => Amount::ZERO,
+    };
+    let within_original = reversed
+        .checked_add(row.amount)
+        .is_ok_and(|total| total.negated() <= original.amount);
+    if !within_original {
+        let already = reversed.negated();
+        return reject(
+            ctx,
+            "amount",
+            format!(
+                "{reverses} paid {}; with {} already reversed, at most {} more can be reversed",
+                original.amount,
+                already,
+                original.amount.checked_sub(already).unwrap_or(Amount::ZERO)
+            ),
+        );
+    }
+    Ok(Some(original.id))
+}
+
+async fn insert(
+    ctx: &FileContext<'_>,
+    rows: &[Row],
+    reverses_id: impl Fn(&Row) -> Option<i64>,
+) -> Result<()> {
+    // Valid rows are written even after another row failed (the transaction is rolled back
+    // at the end), so later rows that refer to them are not reported as errors too.
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let recorded_at = Utc::now();
+    let models = rows.iter().map(|row| disbursement::ActiveModel {
+        plan_id: Set(row.plan_id),
+        reference: Set(row.reference.clone()),
+        budget_line_id: Set(row.budget_line_id),
+        date: Set(row.date),
+        amount: Set(row.amount),
+        currency: Set(row.currency),
+        payee_id: Set(row.payee_id),
+        description: Set(row.description.clone()),
+        reverses_id: Set(reverses_id(row)),
+        recorded_at: Set(recorded_at),
+        recorded_by: Set(None),
+        ..Default::default()
+    });
+    disbursement::Entity::insert_many(models)
+        .exec(ctx.txn)
+        .await?;
+    Ok(())
+}

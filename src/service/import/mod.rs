@@ -1,0 +1,293 @@
+//! CSV import of the contract's ten record kinds.
+//!
+//! Invariants, whichever way a file comes in (CLI, API, web upload):
+//! - A file, or a directory of files, is one transaction: it is imported whole or not at all.
+//! - Every bad row is reported with its physical line, its column and a message a clerk can
+//!   act on; reading goes on after an error so that one run shows every problem.
+//! - Importing the same file again changes nothing. A row whose key exists updates that
+//!   record, except a disbursement: a recorded disbursement is never changed.
+//! - Files are read as streams; disbursements (the only kind that grows to millions of rows)
+//!   go to the database in batches, so memory stays flat as the file grows.
+//! - A dry run does all of the work, including the writes, inside the transaction and then
+//!   rolls it back, so it reports exactly what a real import would.
+
+mod catalog;
+mod cells;
+mod disbursements;
+mod rows;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use serde::Serialize;
+
+use crate::db;
+use crate::domain::records::RecordKind;
+use crate::error::{Error, FieldError, Result};
+
+use catalog::Catalog;
+use cells::Header;
+
+/// What an import is told besides its files.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The plan for rows without a `plan_code` column (`--plan`, `?plan=`).
+    pub plan: Option<String>,
+    /// Check everything and write nothing.
+    pub dry_run: bool,
+}
+
+/// The outcome of one file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileReport {
+    pub entity: RecordKind,
+    pub file: String,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub warnings: Vec<FieldError>,
+}
+
+impl FileReport {
+    fn new(entity: RecordKind, file: &str) -> Self {
+        FileReport {
+            entity,
+            file: file.to_owned(),
+            rows: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub(crate) fn warn(&mut self, line: u64, column: &str, message: impl Into<String>) {
+        let mut warning = FieldError::at_line(line, column, message);
+        warning.file = Some(self.file.clone());
+        self.warnings.push(warning);
+    }
+}
+
+impl Serialize for RecordKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// The outcome of an import: one report per file, in the order they were imported.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub files: Vec<FileReport>,
+    pub dry_run: bool,
+}
+
+/// Told how far an import has read, for a progress bar on a terminal.
+pub trait Progress: Send + Sync {
+    fn file_started(&self, _file: &str, _total_bytes: Option<u64>) {}
+    fn advanced(&self, _bytes_read: u64) {}
+    fn file_finished(&self) {}
+}
+
+/// Progress that nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// A CSV file to import: its name for messages, and its bytes.
+pub struct Source {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    pub total_bytes: Option<u64>,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source> {
+        let file = File::open(path)
+            .map_err(|e| Error::BadRequest(format!("cannot open {}: {e}", path.display())))?;
+        let total_bytes = file.metadata().ok().map(|m| m.len());
+        Ok(Source {
+            name: path.display().to_string(),
+            reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+            total_bytes,
+        })
+    }
+
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Source {
+        let total_bytes = Some(bytes.len() as u64);
+        Source {
+            name: name.to_owned(),
+            reader: Box::new(std::io::Cursor::new(bytes)),
+            total_bytes,
+        }
+    }
+}
+
+/// Imports one file of `kind` as one transaction.
+pub async fn import_file(
+    db: &DatabaseConnection,
+    kind: RecordKind,
+    source: Source,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    import_sources(db, vec![(kind, source)], options, progress).await
+}
+
+/// Imports every contract file found in `dir`, in dependency order, as one transaction.
+/// A directory with none of the contract's files is an error.
+pub async fn import_dir(
+    db: &DatabaseConnection,
+    dir: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    if !dir.is_dir() {
+        return Err(Error::BadRequest(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    let mut sources = Vec::new();
+    for kind in RecordKind::ALL {
+        let path = dir.join(kind.file_name());
+        if path.is_file() {
+            sources.push((kind, Source::open(&path)?));
+        }
+    }
+    if sources.is_empty() {
+        let names: Vec<&str> = RecordKind::ALL.iter().map(|k| k.file_name()).collect();
+        return Err(Error::BadRequest(format!(
+            "{} holds none of the contract's files ({})",
+            dir.display(),
+            names.join(", ")
+        )));
+    }
+    import_sources(db, sources, options, progress).await
+}
+
+async fn import_sources(
+    db: &DatabaseConnection,
+    sources: Vec<(RecordKind, Source)>,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let txn = db::begin_write(db).await?;
+    let mut catalog = Catalog::load(&txn).await?;
+    let mut reports = Vec::new();
+    let mut errors = Vec::new();
+    for (kind, source) in sources {
+        let name = source.name.clone();
+        progress.file_started(&name, source.total_bytes);
+        let result = import_one(
+            &txn,
+            &mut catalog,
+            kind,
+            source,
+            options,
+            progress,
+            &mut errors,
+        )
+        .await;
+        progress.file_finished();
+        match result {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                txn.rollback().await.ok();
+                return Err(e);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        txn.rollback().await?;
+        let count = errors.len();
+        return Err(Error::invalid(
+            format!(
+                "{count} {} found; nothing was imported",
+                if count == 1 {
+                    "error was"
+                } else {
+                    "errors were"
+                }
+            ),
+            errors,
+        ));
+    }
+    if options.dry_run {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(ImportReport {
+        files: reports,
+        dry_run: options.dry_run,
+    })
+}
+
+/// Reads one file and applies its rows; problems with the data go to `errors`, problems with
+/// the database end the import.
+async fn import_one(
+    txn: &DatabaseTransaction,
+    catalog: &mut Catalog,
+    kind: RecordKind,
+    source: Source,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+    errors: &mut Vec<FieldError>,
+) -> Result<FileReport> {
+    let mut report = FileReport::new(kind, &source.name);
+    let first_error = errors.len();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(cells::CrlfToLf::new(source.reader));
+    match Header::read(kind, &mut reader) {
+        Ok(Some(header)) => {
+            let mut context = rows::FileContext {
+                txn,
+                catalog,
+                kind,
+                header: &header,
+                options,
+                report: &mut report,
+                errors,
+                progress,
+            };
+            rows::import_rows(&mut context, &mut reader).await?;
+            if report.rows == 0 && errors.len() == first_error {
+                report.warn(
+                    1,
+                    "-",
+                    "the file has a header but no rows; nothing to import",
+                );
+            }
+        }
+        Ok(None) => errors.push(FieldError::at_line(
+            1,
+            "-",
+            "the file is empty: it needs a header row naming the columns",
+        )),
+        Err(header_errors) => errors.extend(header_errors),
+    }
+    // Some checks run a batch after the row was read; the report reads in file order.
+    errors[first_error..].sort_by_key(|e| e.line);
+    for error in &mut errors[first_error..] {
+        error.file = Some(source.name.clone());
+    }
+    Ok(report)
+}
+
+/// Whether the database holds no records at all (so samples may be loaded into it).
+pub async fn database_is_empty(db: &DatabaseConnection) -> Result<bool> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let txn = db.begin().await?;
+    let empty = crate::entity::plan::Entity::find().count(&txn).await? == 0
+        && crate::entity::institution::Entity::find()
+            .count(&txn)
+            .await?
+            == 0;
+    txn.commit().await?;
+    Ok(empty)
+}
