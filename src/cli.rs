@@ -233,6 +233,9 @@ async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
             file.unchanged
         );
     }
+    for name in &report.ignored_files {
+        eprintln!("warning: {name} was not read: it is not one of the contract's file names");
+    }
     if report.dry_run {
         println!("dry run: every row was checked and nothing was written");
     }

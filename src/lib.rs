@@ -24,6 +24,7 @@ pub use error::{Error, Result};
 pub fn build(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(db::stage())
+        .attach(service::samples::stage())
         .attach(api::stage())
         .attach(web::stage())
 }

@@ -4,4 +4,5 @@
 pub mod export;
 pub mod import;
 pub mod plans;
+pub mod samples;
 pub mod summary;

@@ -81,6 +81,9 @@ impl Serialize for RecordKind {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ImportReport {
     pub files: Vec<FileReport>,
+    /// CSV files of a directory that are none of the contract's, and so were not read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_files: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -165,7 +168,25 @@ pub async fn import_dir(
             names.join(", ")
         )));
     }
-    import_sources(db, sources, options, progress).await
+    let mut report = import_sources(db, sources, options, progress).await?;
+    report.ignored_files = stray_csv_files(dir);
+    Ok(report)
+}
+
+/// The `.csv` files in `dir` that no record kind reads: most likely a misspelt name.
+fn stray_csv_files(dir: &Path) -> Vec<String> {
+    let known: Vec<&str> = RecordKind::ALL.iter().map(|k| k.file_name()).collect();
+    let mut stray: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.to_ascii_lowercase().ends_with(".csv") && !known.contains(&name.as_str())
+        })
+        .collect();
+    stray.sort();
+    stray
 }
 
 async fn import_sources(
@@ -222,6 +243,7 @@ async fn import_sources(
     }
     Ok(ImportReport {
         files: reports,
+        ignored_files: Vec::new(),
         dry_run: options.dry_run,
     })
 }

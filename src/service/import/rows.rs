@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, IntoActiveModel, Set};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, DatabaseTransaction, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, PrimaryKeyToColumn, Set,
+};
 
 use super::catalog::Catalog;
 use super::cells::{Cells, Header, csv_error_message};
@@ -121,6 +124,48 @@ impl FileReport {
     }
 }
 
+/// Creates `candidate`, or, when a record with its key `existing`ly stands, updates it to
+/// `candidate` when some column differs and leaves it alone when none does.
+///
+/// `candidate` sets every column but the primary key, so comparing column by column says
+/// exactly whether the row changes anything.
+async fn upsert<A>(
+    txn: &DatabaseTransaction,
+    existing: Option<<A::Entity as EntityTrait>::Model>,
+    mut candidate: A,
+) -> Result<(<A::Entity as EntityTrait>::Model, Outcome)>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let Some(existing) = existing else {
+        return Ok((candidate.insert(txn).await?, Outcome::Created));
+    };
+    let stored = existing.clone().into_active_model();
+    let keys: Vec<_> = <A::Entity as EntityTrait>::PrimaryKey::iter()
+        .map(|key| key.into_column())
+        .collect();
+    let mut changed = false;
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        let stored_value = stored.get(column).into_value();
+        if keys.iter().any(|key| key.as_str() == column.as_str()) {
+            if let Some(value) = stored_value {
+                candidate.set(column, value);
+            }
+        } else if candidate.get(column).into_value() != stored_value {
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok((existing, Outcome::Unchanged));
+    }
+    for key in keys {
+        // The key identifies the row to update; it is not itself a change.
+        candidate.reset(key);
+    }
+    Ok((candidate.update(txn).await?, Outcome::Updated))
+}
+
 /// A parent objective named before it is defined: resolved when the whole file is read.
 struct PendingParent {
     objective_id: i32,
@@ -206,34 +251,17 @@ async fn institution_row(
     if !cells.errors.is_empty() {
         return Ok(None);
     }
-    let outcome = match ctx.catalog.institutions.get(&code) {
-        Some(existing)
-            if existing.name == name && existing.kind == kind && existing.iati_ref == iati_ref =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.name = Set(name);
-            model.kind = Set(kind);
-            model.iati_ref = Set(iati_ref);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = institution::ActiveModel {
-                code: Set(code),
-                name: Set(name),
-                kind: Set(kind),
-                iati_ref: Set(iati_ref),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.institutions.get(&code).cloned();
+    let candidate = institution::ActiveModel {
+        code: Set(code),
+        name: Set(name),
+        kind: Set(kind),
+        iati_ref: Set(iati_ref),
+        ..Default::default()
     };
-    ctx.catalog
-        .institutions
-        .insert(outcome.0.code.clone(), outcome.0);
-    Ok(Some(outcome.1))
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    ctx.catalog.institutions.insert(model.code.clone(), model);
+    Ok(Some(outcome))
 }
 
 /// The id of the institution `code` names, or an error on `column`.
@@ -317,39 +345,20 @@ async fn funding_source_row(
     if !cells.errors.is_empty() {
         return Ok(None);
     }
-    let model = match ctx.catalog.funding_sources.get(&code) {
-        Some(existing)
-            if existing.name == name
-                && existing.donor_id == donor_id
-                && existing.kind == kind
-                && existing.currency == currency =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.name = Set(name);
-            model.donor_id = Set(donor_id);
-            model.kind = Set(kind);
-            model.currency = Set(currency);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = funding_source::ActiveModel {
-                code: Set(code),
-                name: Set(name),
-                donor_id: Set(donor_id),
-                kind: Set(kind),
-                currency: Set(currency),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.funding_sources.get(&code).cloned();
+    let candidate = funding_source::ActiveModel {
+        code: Set(code),
+        name: Set(name),
+        donor_id: Set(donor_id),
+        kind: Set(kind),
+        currency: Set(currency),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     ctx.catalog
         .funding_sources
-        .insert(model.0.code.clone(), model.0);
-    Ok(Some(model.1))
+        .insert(model.code.clone(), model);
+    Ok(Some(outcome))
 }
 
 async fn plan_row(
@@ -398,43 +407,20 @@ async fn plan_row(
     if !cells.errors.is_empty() {
         return Ok(None);
     }
-    let model = match ctx.catalog.plans.get(&code) {
-        Some(existing)
-            if existing.title == title
-                && existing.country == country
-                && existing.currency == currency
-                && existing.start_date == start_date
-                && existing.end_date == end_date
-                && existing.fiscal_year_start_month == start_month =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.title = Set(title);
-            model.country = Set(country);
-            model.currency = Set(currency);
-            model.start_date = Set(start_date);
-            model.end_date = Set(end_date);
-            model.fiscal_year_start_month = Set(start_month);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = plan::ActiveModel {
-                code: Set(code),
-                title: Set(title),
-                country: Set(country),
-                currency: Set(currency),
-                start_date: Set(start_date),
-                end_date: Set(end_date),
-                fiscal_year_start_month: Set(start_month),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.plans.get(&code).cloned();
+    let candidate = plan::ActiveModel {
+        code: Set(code),
+        title: Set(title),
+        country: Set(country),
+        currency: Set(currency),
+        start_date: Set(start_date),
+        end_date: Set(end_date),
+        fiscal_year_start_month: Set(start_month),
+        ..Default::default()
     };
-    ctx.catalog.plans.insert(model.0.code.clone(), model.0);
-    Ok(Some(model.1))
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    ctx.catalog.plans.insert(model.code.clone(), model);
+    Ok(Some(outcome))
 }
 
 async fn objective_row(
@@ -467,29 +453,15 @@ async fn objective_row(
     let parent_id = parent.flatten();
     let deferred = matches!(parent, Some(None));
     let key = (plan.id, code.clone());
-    let (model, outcome) = match ctx.catalog.objectives.get(&key) {
-        Some(existing)
-            if !deferred && existing.title == title && existing.parent_id == parent_id =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.title = Set(title);
-            model.parent_id = Set(parent_id);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = objective::ActiveModel {
-                plan_id: Set(plan.id),
-                code: Set(code),
-                title: Set(title),
-                parent_id: Set(parent_id),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.objectives.get(&key).cloned();
+    let candidate = objective::ActiveModel {
+        plan_id: Set(plan.id),
+        code: Set(code),
+        title: Set(title),
+        parent_id: Set(parent_id),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     if let (true, Some(parent_code)) = (deferred, parent_code) {
         pending.push(PendingParent {
             objective_id: model.id,
@@ -645,42 +617,19 @@ async fn activity_row(
         return Ok(None);
     }
     let key = (plan.id, code.clone());
-    let (model, outcome) = match ctx.catalog.activities.get(&key) {
-        Some(existing)
-            if existing.title == title
-                && existing.objective_id == objective_id
-                && existing.lead_institution_id == lead_id
-                && existing.start_date == start_date
-                && existing.end_date == end_date
-                && existing.status == status =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.title = Set(title);
-            model.objective_id = Set(objective_id);
-            model.lead_institution_id = Set(lead_id);
-            model.start_date = Set(start_date);
-            model.end_date = Set(end_date);
-            model.status = Set(status);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = activity::ActiveModel {
-                plan_id: Set(plan.id),
-                code: Set(code),
-                title: Set(title),
-                objective_id: Set(objective_id),
-                lead_institution_id: Set(lead_id),
-                start_date: Set(start_date),
-                end_date: Set(end_date),
-                status: Set(status),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.activities.get(&key).cloned();
+    let candidate = activity::ActiveModel {
+        plan_id: Set(plan.id),
+        code: Set(code),
+        title: Set(title),
+        objective_id: Set(objective_id),
+        lead_institution_id: Set(lead_id),
+        start_date: Set(start_date),
+        end_date: Set(end_date),
+        status: Set(status),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     ctx.catalog.activities.insert(key, model);
     Ok(Some(outcome))
 }
@@ -740,45 +689,20 @@ async fn obligation_row(
         return Ok(None);
     }
     let key = (plan.id, code.clone());
-    let (model, outcome) = match ctx.catalog.obligations.get(&key) {
-        Some(existing)
-            if existing.title == title
-                && existing.legal_basis == legal_basis
-                && existing.institution_id == institution_id
-                && existing.activity_id == activity_id
-                && existing.in_force_from == in_force_from
-                && existing.annual_minimum == annual_minimum
-                && existing.currency == currency =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.title = Set(title);
-            model.legal_basis = Set(legal_basis);
-            model.institution_id = Set(institution_id);
-            model.activity_id = Set(activity_id);
-            model.in_force_from = Set(in_force_from);
-            model.annual_minimum = Set(annual_minimum);
-            model.currency = Set(currency);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = obligation::ActiveModel {
-                plan_id: Set(plan.id),
-                code: Set(code),
-                title: Set(title),
-                legal_basis: Set(legal_basis),
-                institution_id: Set(institution_id),
-                activity_id: Set(activity_id),
-                in_force_from: Set(in_force_from),
-                annual_minimum: Set(annual_minimum),
-                currency: Set(currency),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.obligations.get(&key).cloned();
+    let candidate = obligation::ActiveModel {
+        plan_id: Set(plan.id),
+        code: Set(code),
+        title: Set(title),
+        legal_basis: Set(legal_basis),
+        institution_id: Set(institution_id),
+        activity_id: Set(activity_id),
+        in_force_from: Set(in_force_from),
+        annual_minimum: Set(annual_minimum),
+        currency: Set(currency),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     ctx.catalog.obligations.insert(key, model);
     Ok(Some(outcome))
 }
@@ -884,45 +808,20 @@ async fn budget_line_row(
         );
     }
     let key = (plan.id, code.clone());
-    let (model, outcome) = match ctx.catalog.budget_lines.get(&key) {
-        Some(existing)
-            if existing.activity_id == activity.id
-                && existing.funding_source_id == source.id
-                && existing.fiscal_year == fiscal_year
-                && existing.category == category
-                && existing.amount == amount
-                && existing.currency == currency
-                && existing.obligation_id == obligation_id =>
-        {
-            return Ok(Some(Outcome::Unchanged));
-        }
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.activity_id = Set(activity.id);
-            model.funding_source_id = Set(source.id);
-            model.fiscal_year = Set(fiscal_year);
-            model.category = Set(category);
-            model.amount = Set(amount);
-            model.currency = Set(currency);
-            model.obligation_id = Set(obligation_id);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = budget_line::ActiveModel {
-                plan_id: Set(plan.id),
-                code: Set(code),
-                activity_id: Set(activity.id),
-                funding_source_id: Set(source.id),
-                fiscal_year: Set(fiscal_year),
-                category: Set(category),
-                amount: Set(amount),
-                currency: Set(currency),
-                obligation_id: Set(obligation_id),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.budget_lines.get(&key).cloned();
+    let candidate = budget_line::ActiveModel {
+        plan_id: Set(plan.id),
+        code: Set(code),
+        activity_id: Set(activity.id),
+        funding_source_id: Set(source.id),
+        fiscal_year: Set(fiscal_year),
+        category: Set(category),
+        amount: Set(amount),
+        currency: Set(currency),
+        obligation_id: Set(obligation_id),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     ctx.catalog
         .budget_line_codes
         .insert(model.id, model.code.clone());
@@ -997,45 +896,18 @@ async fn commitment_row(
         .filter(commitment::Column::Reference.eq(reference.as_str()))
         .one(ctx.txn)
         .await?;
-    let outcome = match existing {
-        Some(existing)
-            if existing.funding_source_id == source.id
-                && existing.activity_id == activity.id
-                && existing.date == date
-                && existing.due_date == due_date
-                && existing.amount == amount
-                && existing.currency == currency =>
-        {
-            Outcome::Unchanged
-        }
-        Some(existing) => {
-            let mut model = existing.into_active_model();
-            model.funding_source_id = Set(source.id);
-            model.activity_id = Set(activity.id);
-            model.date = Set(date);
-            model.due_date = Set(due_date);
-            model.amount = Set(amount);
-            model.currency = Set(currency);
-            model.update(ctx.txn).await?;
-            Outcome::Updated
-        }
-        None => {
-            commitment::ActiveModel {
-                plan_id: Set(plan.id),
-                reference: Set(reference),
-                funding_source_id: Set(source.id),
-                activity_id: Set(activity.id),
-                date: Set(date),
-                due_date: Set(due_date),
-                amount: Set(amount),
-                currency: Set(currency),
-                ..Default::default()
-            }
-            .insert(ctx.txn)
-            .await?;
-            Outcome::Created
-        }
+    let candidate = commitment::ActiveModel {
+        plan_id: Set(plan.id),
+        reference: Set(reference),
+        funding_source_id: Set(source.id),
+        activity_id: Set(activity.id),
+        date: Set(date),
+        due_date: Set(due_date),
+        amount: Set(amount),
+        currency: Set(currency),
+        ..Default::default()
     };
+    let (_, outcome) = upsert(ctx.txn, existing, candidate).await?;
     Ok(Some(outcome))
 }
 
@@ -1066,24 +938,15 @@ async fn exchange_rate_row(
         return Ok(None);
     }
     let key = (date, currency.to_string(), quote_currency.to_string());
-    let (model, outcome) = match ctx.catalog.exchange_rates.get(&key) {
-        Some(existing) if existing.rate == rate => return Ok(Some(Outcome::Unchanged)),
-        Some(existing) => {
-            let mut model = existing.clone().into_active_model();
-            model.rate = Set(rate);
-            (model.update(ctx.txn).await?, Outcome::Updated)
-        }
-        None => {
-            let model = exchange_rate::ActiveModel {
-                date: Set(date),
-                currency: Set(currency),
-                quote_currency: Set(quote_currency),
-                rate: Set(rate),
-                ..Default::default()
-            };
-            (model.insert(ctx.txn).await?, Outcome::Created)
-        }
+    let existing = ctx.catalog.exchange_rates.get(&key).cloned();
+    let candidate = exchange_rate::ActiveModel {
+        date: Set(date),
+        currency: Set(currency),
+        quote_currency: Set(quote_currency),
+        rate: Set(rate),
+        ..Default::default()
     };
+    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
     ctx.catalog.exchange_rates.insert(key, model);
     Ok(Some(outcome))
 }
