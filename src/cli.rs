@@ -9,10 +9,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::{self, Settings};
 use crate::db;
+use crate::domain::Role;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
+use crate::domain::vocabulary::UnknownWord;
 use crate::error::{Error, Result};
+use crate::service::audit::{self, Verification};
 use crate::service::export;
 use crate::service::import::{self, ImportOptions, Progress, Source};
+use crate::service::users;
 
 /// naptrack: track the funding of a national action plan and flag unfunded obligations.
 ///
@@ -122,6 +126,28 @@ pub struct ExecutionArgs {
 pub enum UserCommand {
     /// Create a user and print a new API token as the last line.
     Add(UserAddArgs),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a new API token for a user and print it as the last line.
+    Create {
+        email: String,
+        /// A note to recognise the token by (the script or machine that uses it).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens (never the tokens themselves), newest first.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke a token by its id (from `user token list`).
+    Revoke { id: i32 },
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +159,9 @@ pub struct UserAddArgs {
     /// The code of the institution the user works for.
     #[arg(long)]
     pub institution: Option<String>,
+    /// Read a password for the web sign-in from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,10 +216,8 @@ async fn run_command(db: &DatabaseConnection, command: Command) -> Result<ExitCo
         Command::Report(ReportCommand::Execution(_)) => {
             Err(Error::NotAvailableYet("naptrack report execution"))
         }
-        Command::User(UserCommand::Add(_)) => Err(Error::NotAvailableYet("naptrack user add")),
-        Command::Audit(AuditCommand::Verify) => {
-            Err(Error::NotAvailableYet("naptrack audit verify"))
-        }
+        Command::User(command) => user(db, command).await,
+        Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
     }
 }
 
@@ -198,6 +225,7 @@ async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
     let options = ImportOptions {
         plan: args.plan,
         dry_run: args.dry_run,
+        actor: cli_actor(),
     };
     let progress = TerminalProgress::new();
     let report = match args.file {
@@ -268,6 +296,93 @@ async fn export(db: &DatabaseConnection, args: ExportArgs) -> Result<ExitCode> {
         None => {
             let stdout = std::io::stdout();
             export::export_csv(db, kind, plan, std::io::BufWriter::new(stdout)).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {
+    match audit::verify(db).await? {
+        Verification::Intact { entries, head } => {
+            println!("the audit trail is intact: {entries} entries; head hash {head}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Verification::Broken { entry, reason } => {
+            eprintln!("naptrack: the audit trail is broken at entry {entry}: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// How the person at the terminal is named in the audit trail.
+fn cli_actor() -> String {
+    let name = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".to_owned());
+    format!("cli:{name}")
+}
+
+async fn user(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCode> {
+    let actor = cli_actor();
+    match command {
+        UserCommand::Add(args) => {
+            let role: Role = args
+                .role
+                .parse()
+                .map_err(|e: UnknownWord| Error::BadRequest(e.to_string()))?;
+            let password = if args.password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\n', '\r']).to_owned())
+            } else {
+                None
+            };
+            let (user, token) = users::add_user(
+                db,
+                &args.email,
+                role,
+                args.institution.as_deref(),
+                password.as_deref(),
+                &actor,
+            )
+            .await?;
+            println!("created user {} with role {}", user.email, user.role);
+            println!("API token (shown once; keep it secret):");
+            println!("{token}");
+        }
+        UserCommand::Token(TokenCommand::Create { email, label }) => {
+            let token = users::create_token(db, &email, label.as_deref(), &actor).await?;
+            println!(
+                "API token for {} (shown once; keep it secret):",
+                email.trim().to_lowercase()
+            );
+            println!("{token}");
+        }
+        UserCommand::Token(TokenCommand::List { email }) => {
+            let tokens = users::list_tokens(db, email.as_deref()).await?;
+            println!(
+                "{:>5}  {:<32}  {:<20}  {:<20}  {:<20}  label",
+                "id", "user", "created", "last used", "revoked"
+            );
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            for token in tokens {
+                println!(
+                    "{:>5}  {:<32}  {:<20}  {:<20}  {:<20}  {}",
+                    token.id,
+                    token.email,
+                    when(Some(token.created_at)),
+                    when(token.last_used_at),
+                    when(token.revoked_at),
+                    token.label.unwrap_or_default()
+                );
+            }
+        }
+        UserCommand::Token(TokenCommand::Revoke { id }) => {
+            users::revoke_token(db, id, &actor).await?;
+            println!("token {id} is revoked");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 //! routes, state and fairings.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -674,7 +674,8 @@ impl MigrationTrait for Migration {
                     .col(text(AuditLog::Entity))
                     .col(text(AuditLog::EntityKey))
                     .col(text(AuditLog::Details))
-                    .col(text(AuditLog::PrevHash))
+                    // Unique, so two writers can never fork the chain from the same entry.
+                    .col(text_uniq(AuditLog::PrevHash))
                     .col(text_uniq(AuditLog::Hash))
                     .to_owned(),
             )

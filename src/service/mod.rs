@@ -1,8 +1,10 @@
 //! Async functions over a database connection: the app's use cases. The CLI, the API and the
 //! web UI all call these, so every rule holds whichever way the data comes in.
 
+pub mod audit;
 pub mod export;
 pub mod import;
 pub mod plans;
 pub mod samples;
 pub mod summary;
+pub mod users;

@@ -16,7 +16,11 @@ pub async fn load_if_empty(db: &DatabaseConnection, dir: &Path) -> Result<Option
     if !import::database_is_empty(db).await? {
         return Ok(None);
     }
-    let report = import::import_dir(db, dir, &ImportOptions::default(), &NoProgress).await?;
+    let options = ImportOptions {
+        actor: "system:samples".to_owned(),
+        ..ImportOptions::default()
+    };
+    let report = import::import_dir(db, dir, &options, &NoProgress).await?;
     Ok(Some(report))
 }
 

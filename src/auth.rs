@@ -1,0 +1,93 @@
+//! Request guards: who is calling, and what may they do. Every route that needs a caller
+//! takes one of these guards, so the rules of the contract's role table live here alone.
+//!
+//! A missing, unknown or revoked credential is 401; a known caller whose role does not allow
+//! the route is 403.
+
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use sea_orm::DatabaseConnection;
+
+use crate::domain::Role;
+use crate::service::users::{self, Caller};
+
+/// The caller of this request, looked up once and cached for the request.
+async fn caller(request: &Request<'_>) -> Result<Caller, Status> {
+    let cached = request
+        .local_cache_async(async {
+            let Some(db) = request.rocket().state::<DatabaseConnection>() else {
+                return Err(Status::InternalServerError);
+            };
+            let Some(token) = bearer_token(request) else {
+                return Err(Status::Unauthorized);
+            };
+            match users::authenticate_token(db, token).await {
+                Ok(Some(caller)) => Ok(caller),
+                Ok(None) => Err(Status::Unauthorized),
+                Err(e) => Err(e.status()),
+            }
+        })
+        .await;
+    cached.clone()
+}
+
+fn bearer_token<'r>(request: &'r Request<'_>) -> Option<&'r str> {
+    let header = request.headers().get_one("Authorization")?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Caller {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match caller(request).await {
+            Ok(caller) => Outcome::Success(caller),
+            Err(status) => Outcome::Error((status, ())),
+        }
+    }
+}
+
+/// A guard that admits callers with one of `roles`.
+macro_rules! role_guard {
+    ($(#[$meta:meta])* $name:ident: $($role:ident),+) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Caller);
+
+        impl $name {
+            pub const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+
+        #[rocket::async_trait]
+        impl<'r> FromRequest<'r> for $name {
+            type Error = ();
+
+            async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+                match caller(request).await {
+                    Ok(caller) if Self::ROLES.contains(&caller.role) => Outcome::Success($name(caller)),
+                    Ok(_) => Outcome::Error((Status::Forbidden, ())),
+                    Err(status) => Outcome::Error((status, ())),
+                }
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// Any signed-in role: reads plan data, reports, flags and exports.
+    Reader: Admin, Recorder, Donor, Auditor
+);
+role_guard!(
+    /// Ministry staff and admins: create and import plan data, disbursements and reversals.
+    Writer: Admin, Recorder
+);
+role_guard!(
+    /// Auditors and admins: the audit trail.
+    AuditReader: Admin, Auditor
+);
+role_guard!(
+    /// Admins: users and tokens.
+    Admin: Admin
+);

@@ -1,0 +1,380 @@
+//! Users, passwords and API tokens.
+//!
+//! Passwords are hashed with argon2id (PHC string with its own random salt). API tokens are
+//! 256 random bits shown once; only their SHA-256 is stored, so a copy of the database does
+//! not give anyone a working token. Every change is written to the audit trail.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::db;
+use crate::domain::Role;
+use crate::entity::{api_token, institution, user};
+use crate::error::{Error, FieldError, Result};
+use crate::service::audit::{self, AuditEvent, hex};
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// What every token starts with, so a leaked one is easy to recognise in logs and scanners.
+const TOKEN_PREFIX: &str = "napt_";
+
+/// Who is calling: the user behind a token or a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Caller {
+    pub user_id: i32,
+    pub email: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// How the caller is named in the audit trail.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.email)
+    }
+}
+
+/// A token as listed: never the token itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: i32,
+    pub email: String,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn argon2id() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// An argon2id PHC string for `password`, refusing passwords that are too short.
+pub fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(
+            "the password is too short",
+            vec![FieldError::new(
+                "password",
+                format!("a password has at least {MIN_PASSWORD_CHARS} characters"),
+            )],
+        ));
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+    argon2id()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches the stored PHC string.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| {
+            argon2id()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(format!("{TOKEN_PREFIX}{}", hex(&bytes)))
+}
+
+fn check_email(email: &str) -> Result<String> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err(Error::invalid(
+            "the email address is not valid",
+            vec![FieldError::new(
+                "email",
+                format!("\"{email}\" is not an email address"),
+            )],
+        ))
+    }
+}
+
+/// Creates a user and a first API token, which is returned (and never stored).
+///
+/// The email is stored in lower case and must be new; the institution, when given, must
+/// exist; a password, when given, is hashed with argon2id.
+pub async fn add_user(
+    db: &DatabaseConnection,
+    email: &str,
+    role: Role,
+    institution_code: Option<&str>,
+    password: Option<&str>,
+    actor: &str,
+) -> Result<(user::Model, String)> {
+    let email = check_email(email)?;
+    let password_hash = password.map(hash_password).transpose()?;
+    let txn = db::begin_write(db).await?;
+    if user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
+    }
+    let institution_id = match institution_code {
+        Some(code) => Some(
+            institution::Entity::find()
+                .filter(institution::Column::Code.eq(code))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "unknown institution",
+                        vec![FieldError::new(
+                            "institution",
+                            format!("there is no institution with code \"{code}\""),
+                        )],
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let user = user::ActiveModel {
+        email: Set(email.clone()),
+        role: Set(role),
+        institution_id: Set(institution_id),
+        password_hash: Set(password_hash),
+        created_at: Set(Utc::now()),
+        disabled_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::append(
+        &txn,
+        AuditEvent::new(
+            actor,
+            "create",
+            "user",
+            &email,
+            json!({ "after": { "email": email, "role": role, "institution": institution_code, "password": user.password_hash.is_some() } }),
+        ),
+    )
+    .await?;
+    let token = issue_token(&txn, &user, Some("created with the user"), actor).await?;
+    txn.commit().await?;
+    Ok((user, token))
+}
+
+async fn issue_token<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    label: Option<&str>,
+    actor: &str,
+) -> Result<String> {
+    let token = new_token()?;
+    let stored = api_token::ActiveModel {
+        user_id: Set(user.id),
+        token_hash: Set(token_hash(&token)),
+        label: Set(label.map(str::to_owned)),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    audit::append(
+        conn,
+        AuditEvent::new(
+            actor,
+            "create",
+            "api_token",
+            &stored.id.to_string(),
+            json!({ "after": { "user": user.email, "label": label } }),
+        ),
+    )
+    .await?;
+    Ok(token)
+}
+
+async fn find_user<C: ConnectionTrait>(conn: &C, email: &str) -> Result<user::Model> {
+    let email = email.trim().to_lowercase();
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("there is no user with email {email}")))
+}
+
+/// A new API token for an existing user.
+pub async fn create_token(
+    db: &DatabaseConnection,
+    email: &str,
+    label: Option<&str>,
+    actor: &str,
+) -> Result<String> {
+    let txn = db::begin_write(db).await?;
+    let user = find_user(&txn, email).await?;
+    let token = issue_token(&txn, &user, label, actor).await?;
+    txn.commit().await?;
+    Ok(token)
+}
+
+/// Every token, or those of one user, newest first.
+pub async fn list_tokens(db: &DatabaseConnection, email: Option<&str>) -> Result<Vec<TokenInfo>> {
+    let mut query = api_token::Entity::find()
+        .find_also_related(user::Entity)
+        .order_by_desc(api_token::Column::Id);
+    if let Some(email) = email {
+        let user = find_user(db, email).await?;
+        query = query.filter(api_token::Column::UserId.eq(user.id));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(token, user)| TokenInfo {
+            id: token.id,
+            email: user.map(|u| u.email).unwrap_or_default(),
+            label: token.label,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+        })
+        .collect())
+}
+
+/// Revokes token `id`; a revoked token never authenticates again.
+pub async fn revoke_token(db: &DatabaseConnection, id: i32, actor: &str) -> Result<()> {
+    let txn = db::begin_write(db).await?;
+    let token = api_token::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("there is no token {id}")))?;
+    if token.revoked_at.is_some() {
+        return Err(Error::Conflict(format!("token {id} is already revoked")));
+    }
+    let mut model = token.into_active_model();
+    model.revoked_at = Set(Some(Utc::now()));
+    model.update(&txn).await?;
+    audit::append(
+        &txn,
+        AuditEvent::new(actor, "revoke", "api_token", &id.to_string(), json!({})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The caller a bearer token belongs to; `None` for an unknown, revoked or disabled one.
+pub async fn authenticate_token(db: &DatabaseConnection, token: &str) -> Result<Option<Caller>> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+        return Ok(None);
+    }
+    let found = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    Ok(match found {
+        Some((_, Some(user))) if user.disabled_at.is_none() => Some(Caller {
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+        }),
+        _ => None,
+    })
+}
+
+/// The caller whose email and password these are; `None` for an unknown email or a wrong
+/// password alike, so the answer does not tell which.
+pub async fn authenticate_password(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> Result<Option<Caller>> {
+    let email = email.trim().to_lowercase();
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    // An unknown email costs one hash too, so timing does not tell which one failed.
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7J1eXhUsJ4VvD1wWq3iYPcFBLo2ipp/xjdEE5QaMn+Q";
+    let Some(user) = user else {
+        verify_password(password, DUMMY);
+        return Ok(None);
+    };
+    let matches = user
+        .password_hash
+        .as_deref()
+        .is_some_and(|stored| verify_password(password, stored));
+    Ok((matches && user.disabled_at.is_none()).then_some(Caller {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_hash_only() {
+        let hash = hash_password("correct horse battery").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse battery!", &hash));
+    }
+
+    #[test]
+    fn a_short_password_is_refused() {
+        assert!(hash_password("short").is_err());
+    }
+
+    #[test]
+    fn tokens_carry_256_random_bits() {
+        let a = new_token().unwrap_or_default();
+        let b = new_token().unwrap_or_default();
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            check_email(" Clerk@Ministry.gov ").ok(),
+            Some("clerk@ministry.gov".to_owned())
+        );
+        assert!(check_email("clerk").is_err());
+        assert!(check_email("clerk@localhost").is_err());
+        assert!(check_email("a b@x.org").is_err());
+    }
+}
