@@ -5,6 +5,7 @@ pub mod audit;
 pub mod export;
 pub mod import;
 pub mod plans;
+pub mod records;
 pub mod samples;
 pub mod summary;
 pub mod users;
