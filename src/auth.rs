@@ -9,6 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::Role;
+use crate::error::Error;
 use crate::service::users::{self, Caller};
 
 /// The caller of this request, looked up once and cached for the request.
@@ -49,7 +50,23 @@ impl<'r> FromRequest<'r> for Caller {
     }
 }
 
+fn forbidden() -> Error {
+    Error::Forbidden("your role does not allow this".to_owned())
+}
+
+fn unauthenticated(status: Status) -> Error {
+    if status == Status::Unauthorized {
+        Error::Unauthenticated
+    } else {
+        Error::Internal(format!("authentication failed with {status}"))
+    }
+}
+
 /// A guard that admits callers with one of `roles`.
+///
+/// Rocket runs request guards before it parses path parameters, so a route whose path
+/// parameter may not match (a record kind) takes `Result<Guard, Error>` and applies it with
+/// `?` in its body: an unknown path is then 404 for everyone, not 401.
 macro_rules! role_guard {
     ($(#[$meta:meta])* $name:ident: $($role:ident),+) => {
         $(#[$meta])*
@@ -62,13 +79,13 @@ macro_rules! role_guard {
 
         #[rocket::async_trait]
         impl<'r> FromRequest<'r> for $name {
-            type Error = ();
+            type Error = Error;
 
             async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
                 match caller(request).await {
                     Ok(caller) if Self::ROLES.contains(&caller.role) => Outcome::Success($name(caller)),
-                    Ok(_) => Outcome::Error((Status::Forbidden, ())),
-                    Err(status) => Outcome::Error((status, ())),
+                    Ok(_) => Outcome::Error((Status::Forbidden, forbidden())),
+                    Err(status) => Outcome::Error((status, unauthenticated(status))),
                 }
             }
         }

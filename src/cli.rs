@@ -226,6 +226,7 @@ async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
         plan: args.plan,
         dry_run: args.dry_run,
         actor: cli_actor(),
+        ..ImportOptions::default()
     };
     let progress = TerminalProgress::new();
     let report = match args.file {

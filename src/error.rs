@@ -70,6 +70,8 @@ pub enum Error {
     /// The request conflicts with what is stored (a duplicate key, a reused idempotency key).
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("the request body is larger than the limit of {0}")]
     PayloadTooLarge(String),
     #[error("too many attempts; try again later")]
@@ -111,6 +113,7 @@ impl Error {
             Error::Forbidden(_) => Status::Forbidden,
             Error::NotFound(_) => Status::NotFound,
             Error::Conflict(_) => Status::Conflict,
+            Error::MethodNotAllowed(_) => Status::MethodNotAllowed,
             Error::PayloadTooLarge(_) => Status::PayloadTooLarge,
             Error::TooManyRequests => Status::TooManyRequests,
             Error::NotAvailableYet(_) => Status::NotImplemented,
@@ -135,6 +138,7 @@ impl Error {
             401 => "unauthenticated",
             403 => "forbidden",
             404 => "not_found",
+            405 => "method_not_allowed",
             409 => "conflict",
             413 => "payload_too_large",
             422 => "invalid",

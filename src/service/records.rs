@@ -124,7 +124,15 @@ pub struct Query {
 
 impl Query {
     pub fn all(kind: RecordKind, plan_id: Option<i32>) -> Self {
-        Query { kind, plan_id, filters: Vec::new(), from: None, to: None, limit: None, offset: 0 }
+        Query {
+            kind,
+            plan_id,
+            filters: Vec::new(),
+            from: None,
+            to: None,
+            limit: None,
+            offset: 0,
+        }
     }
 
     /// Adds `column = text`, the text parsed by the column's type: a filter on a date or an
@@ -134,7 +142,10 @@ impl Query {
             Error::BadRequest(format!("{} has no column {column} to filter on", self.kind))
         })?;
         let invalid = |message: String| {
-            Error::invalid(format!("the filter on {column} is not valid"), vec![FieldError::new(column, message)])
+            Error::invalid(
+                format!("the filter on {column} is not valid"),
+                vec![FieldError::new(column, message)],
+            )
         };
         let value = match cell_type(spec) {
             CellType::Text => Cell::Text(text.to_owned()),
@@ -146,7 +157,9 @@ impl Query {
                 text.parse()
                     .map_err(|_| invalid(format!("\"{text}\" is not a whole number")))?,
             ),
-            CellType::Amount => Cell::Amount(Amount::parse(text).map_err(|e| invalid(e.to_string()))?),
+            CellType::Amount => {
+                Cell::Amount(Amount::parse(text).map_err(|e| invalid(e.to_string()))?)
+            }
             CellType::Rate => Cell::Rate(Rate::parse(text).map_err(|e| invalid(e.to_string()))?),
         };
         self.filters.push((spec.name, value));
@@ -160,7 +173,10 @@ impl Query {
     /// The statement that selects the records, and one that counts them.
     fn statements(&self, backend: DbBackend) -> Result<(Statement, Statement)> {
         if (self.from.is_some() || self.to.is_some()) && !self.has_date() {
-            return Err(Error::BadRequest(format!("{} have no date to filter by", self.kind)));
+            return Err(Error::BadRequest(format!(
+                "{} have no date to filter by",
+                self.kind
+            )));
         }
         let base = base_sql(self.kind, self.plan_id);
         let mut conditions = Vec::new();
@@ -274,12 +290,18 @@ fn read_cell(row: &QueryResult, column: &ColumnSpec) -> Result<Cell> {
     let name = column.name;
     let cell = match cell_type(column) {
         CellType::Text if column.required => Cell::Text(row.try_get("", name)?),
-        CellType::Text => row.try_get::<Option<String>>("", name)?.map_or(Cell::Empty, Cell::Text),
+        CellType::Text => row
+            .try_get::<Option<String>>("", name)?
+            .map_or(Cell::Empty, Cell::Text),
         CellType::Date if column.required => Cell::Date(row.try_get("", name)?),
-        CellType::Date => row.try_get::<Option<NaiveDate>>("", name)?.map_or(Cell::Empty, Cell::Date),
+        CellType::Date => row
+            .try_get::<Option<NaiveDate>>("", name)?
+            .map_or(Cell::Empty, Cell::Date),
         CellType::Integer => Cell::Integer(row.try_get("", name)?),
         CellType::Amount if column.required => Cell::Amount(row.try_get("", name)?),
-        CellType::Amount => row.try_get::<Option<Amount>>("", name)?.map_or(Cell::Empty, Cell::Amount),
+        CellType::Amount => row
+            .try_get::<Option<Amount>>("", name)?
+            .map_or(Cell::Empty, Cell::Amount),
         CellType::Rate => Cell::Rate(row.try_get("", name)?),
     };
     Ok(cell)
@@ -418,7 +440,11 @@ mod tests {
     fn plan_scoped_queries_are_filtered_by_the_plan() {
         for kind in RecordKind::ALL {
             let sql = base_sql(kind, Some(7));
-            assert_eq!(sql.contains("plan_id = 7"), kind.is_plan_scoped(), "{kind}: {sql}");
+            assert_eq!(
+                sql.contains("plan_id = 7"),
+                kind.is_plan_scoped(),
+                "{kind}: {sql}"
+            );
         }
     }
 
@@ -429,9 +455,12 @@ mod tests {
         let (select, _) = query.statements(DbBackend::Postgres).ok().unzip();
         let sql = select.map(|s| s.sql).unwrap_or_default();
         assert!(sql.contains("r.currency = $1"), "{sql}");
-        assert!(sql.ends_with(
-            "ORDER BY r.date, r.currency COLLATE \"C\", r.quote_currency COLLATE \"C\""
-        ), "{sql}");
+        assert!(
+            sql.ends_with(
+                "ORDER BY r.date, r.currency COLLATE \"C\", r.quote_currency COLLATE \"C\""
+            ),
+            "{sql}"
+        );
         assert_eq!(collate_bytewise(DbBackend::Sqlite), "");
     }
 

@@ -15,12 +15,13 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
 };
 
+use super::Expect;
 use super::cells::{Cells, csv_error_message};
 use super::rows::{FileContext, SeenKeys};
 use crate::db::exact_sum_sql;
 use crate::domain::Currency;
 use crate::entity::disbursement;
-use crate::error::{FieldError, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
 
 /// Rows per multi-row INSERT and per look-up of existing references.
@@ -190,6 +191,12 @@ async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>, first_new_id: i
                 "reference",
                 format!("disbursement {} already appears earlier in this file", row.reference),
             )]),
+            Some(_) if ctx.options.expect == Expect::New => {
+                return Err(Error::Conflict(format!(
+                    "disbursement {} is already recorded; a recorded disbursement is never changed (record a reversal)",
+                    row.reference
+                )));
+            }
             Some(stored) => match differences(ctx, &row, stored).await? {
                 None => ctx.report.count(super::rows::Outcome::Unchanged),
                 Some(difference) => ctx.reject(vec![FieldError::at_line(
@@ -422,7 +429,7 @@ async fn insert(
         description: Set(row.description.clone()),
         reverses_id: Set(reverses_id(row)),
         recorded_at: Set(recorded_at),
-        recorded_by: Set(None),
+        recorded_by: Set(ctx.options.recorded_by),
         ..Default::default()
     });
     disbursement::Entity::insert_many(models)

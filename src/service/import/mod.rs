@@ -41,6 +41,22 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Who imports, as the audit trail names them (`cli:alice`, `user:clerk@example.org`).
     pub actor: String,
+    /// Whether rows must create records, must update them, or may do either.
+    pub expect: Expect,
+    /// The user recorded as having entered new disbursements.
+    pub recorded_by: Option<i32>,
+}
+
+/// What a row is allowed to do to the record with its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// Create it or update it (an import).
+    #[default]
+    Any,
+    /// Create it; an existing record is a conflict (`POST` of one record).
+    New,
+    /// Update it; a missing record is not found (`PUT` of one record).
+    Existing,
 }
 
 impl Default for ImportOptions {
@@ -49,6 +65,8 @@ impl Default for ImportOptions {
             plan: None,
             dry_run: false,
             actor: "system".to_owned(),
+            expect: Expect::Any,
+            recorded_by: None,
         }
     }
 }
@@ -154,6 +172,35 @@ pub async fn import_file(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     import_sources(db, vec![(kind, source)], options, progress).await
+}
+
+/// Writes one record given as contract column names and cell texts, with every rule of an
+/// import (it is imported as a one-row file), and returns its report.
+pub async fn write_record(
+    db: &DatabaseConnection,
+    kind: RecordKind,
+    fields: &[(String, String)],
+    options: &ImportOptions,
+) -> Result<FileReport> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let io = |e: csv::Error| Error::Internal(format!("cannot build the record: {e}"));
+    writer
+        .write_record(fields.iter().map(|(name, _)| name))
+        .map_err(io)?;
+    writer
+        .write_record(fields.iter().map(|(_, value)| value))
+        .map_err(io)?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("cannot build the record: {e}")))?;
+    let source = Source::from_bytes("request", bytes);
+    let mut report = import_file(db, kind, source, options, &NoProgress).await?;
+    report
+        .files
+        .pop()
+        .ok_or_else(|| Error::Internal("no report for the record".to_owned()))
 }
 
 /// Imports every contract file found in `dir`, in dependency order, as one transaction.

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, DatabaseTransaction, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, PrimaryKeyToColumn, Set,
+    ActiveModelBehavior, ActiveModelTrait, DatabaseTransaction, EntityName, EntityTrait,
+    IdenStatic, IntoActiveModel, Iterable, PrimaryKeyToColumn, Set,
 };
 
 use super::catalog::Catalog;
 use super::cells::{Cells, Header, csv_error_message};
-use super::{FileReport, ImportOptions, Progress};
+use super::{Expect, FileReport, ImportOptions, Progress};
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::records::RecordKind;
 use crate::domain::{ActivityStatus, FundingSourceKind, InstitutionKind};
@@ -19,7 +19,7 @@ use crate::entity::{
     activity, budget_line, commitment, exchange_rate, funding_source, institution, objective,
     obligation, plan,
 };
-use crate::error::{FieldError, Result};
+use crate::error::{Error, FieldError, Result};
 
 /// The most problems kept for one import; past it they are counted, not stored, so a hostile
 /// or badly broken file cannot exhaust memory.
@@ -131,6 +131,7 @@ impl FileReport {
 /// exactly whether the row changes anything.
 async fn upsert<A>(
     txn: &DatabaseTransaction,
+    expect: Expect,
     existing: Option<<A::Entity as EntityTrait>::Model>,
     mut candidate: A,
 ) -> Result<(<A::Entity as EntityTrait>::Model, Outcome)>
@@ -138,6 +139,22 @@ where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
+    let table = <A::Entity as Default>::default()
+        .table_name()
+        .replace('_', " ");
+    match (&existing, expect) {
+        (Some(_), Expect::New) => {
+            return Err(Error::Conflict(format!(
+                "this record of {table} already exists"
+            )));
+        }
+        (None, Expect::Existing) => {
+            return Err(Error::NotFound(format!(
+                "there is no such record of {table}"
+            )));
+        }
+        _ => {}
+    }
     let Some(existing) = existing else {
         return Ok((candidate.insert(txn).await?, Outcome::Created));
     };
@@ -259,7 +276,7 @@ async fn institution_row(
         iati_ref: Set(iati_ref),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.institutions.insert(model.code.clone(), model);
     Ok(Some(outcome))
 }
@@ -354,7 +371,7 @@ async fn funding_source_row(
         currency: Set(currency),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog
         .funding_sources
         .insert(model.code.clone(), model);
@@ -418,7 +435,7 @@ async fn plan_row(
         fiscal_year_start_month: Set(start_month),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.plans.insert(model.code.clone(), model);
     Ok(Some(outcome))
 }
@@ -461,7 +478,7 @@ async fn objective_row(
         parent_id: Set(parent_id),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     if let (true, Some(parent_code)) = (deferred, parent_code) {
         pending.push(PendingParent {
             objective_id: model.id,
@@ -629,7 +646,7 @@ async fn activity_row(
         status: Set(status),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.activities.insert(key, model);
     Ok(Some(outcome))
 }
@@ -702,7 +719,7 @@ async fn obligation_row(
         currency: Set(currency),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.obligations.insert(key, model);
     Ok(Some(outcome))
 }
@@ -821,7 +838,7 @@ async fn budget_line_row(
         obligation_id: Set(obligation_id),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog
         .budget_line_codes
         .insert(model.id, model.code.clone());
@@ -907,7 +924,7 @@ async fn commitment_row(
         currency: Set(currency),
         ..Default::default()
     };
-    let (_, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (_, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     Ok(Some(outcome))
 }
 
@@ -946,7 +963,7 @@ async fn exchange_rate_row(
         rate: Set(rate),
         ..Default::default()
     };
-    let (model, outcome) = upsert(ctx.txn, existing, candidate).await?;
+    let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.exchange_rates.insert(key, model);
     Ok(Some(outcome))
 }

@@ -1,0 +1,87 @@
+//! The audit trail, for auditors and admins.
+
+use rocket::http::Status;
+use rocket::serde::json::json;
+use rocket::{State, get};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{JsonResponse, QueryParams};
+use crate::auth::AuditReader;
+use crate::entity::audit_entry;
+use crate::error::{Error, Result};
+use crate::service::audit;
+
+/// `GET /api/v1/audit`: entries in sequence order, filtered by `actor`, `action`, `entity`,
+/// `key`, `from` and `to` (dates of `recorded_at`), paged with `limit` and `offset`.
+#[get("/audit")]
+pub async fn get_audit(
+    db: &State<DatabaseConnection>,
+    _caller: AuditReader,
+    mut params: QueryParams,
+) -> Result<JsonResponse> {
+    let mut query = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id);
+    for (name, column) in [
+        ("actor", audit_entry::Column::Actor),
+        ("action", audit_entry::Column::Action),
+        ("entity", audit_entry::Column::Entity),
+        ("key", audit_entry::Column::EntityKey),
+    ] {
+        if let Some(value) = params.take(name) {
+            query = query.filter(column.eq(value));
+        }
+    }
+    // `recorded_at` is RFC 3339 text in UTC, so text order is time order.
+    if let Some(from) = params.take_date("from")? {
+        query =
+            query.filter(audit_entry::Column::RecordedAt.gte(from.format("%Y-%m-%d").to_string()));
+    }
+    if let Some(to) = params.take_date("to")? {
+        let next = to.succ_opt().unwrap_or(to);
+        query =
+            query.filter(audit_entry::Column::RecordedAt.lt(next.format("%Y-%m-%d").to_string()));
+    }
+    let limit = params.take_u64("limit")?.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(Error::BadRequest("limit must be from 1 to 1000".to_owned()));
+    }
+    let offset = params.take_u64("offset")?.unwrap_or(0);
+    params.finish()?;
+    let total = query.clone().count(db.inner()).await?;
+    let entries = query.limit(limit).offset(offset).all(db.inner()).await?;
+    let items: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            let details: serde_json::Value = serde_json::from_str(&e.details)
+                .unwrap_or(serde_json::Value::String(e.details.clone()));
+            json!({
+                "sequence": e.id,
+                "recorded_at": e.recorded_at,
+                "actor": e.actor,
+                "action": e.action,
+                "entity": e.entity,
+                "key": e.entity_key,
+                "details": details,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            })
+        })
+        .collect();
+    Ok(JsonResponse::new(
+        Status::Ok,
+        &json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
+    ))
+}
+
+/// `GET /api/v1/audit/verification`: checks the whole chain, as `naptrack audit verify` does.
+#[get("/audit/verification")]
+pub async fn get_audit_verification(
+    db: &State<DatabaseConnection>,
+    _caller: AuditReader,
+) -> Result<JsonResponse> {
+    let verification = audit::verify(db.inner()).await?;
+    let value = serde_json::to_value(&verification).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(JsonResponse::new(Status::Ok, &value))
+}

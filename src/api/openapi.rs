@@ -1,0 +1,657 @@
+//! The OpenAPI 3 document, generated from the same definitions the API runs on: the route
+//! table below (who may call what), and the record kinds with their contract columns (the
+//! shapes of records). A test checks that every route Rocket mounts under `/api/v1` is in
+//! the table and the other way round, and the role-matrix test walks the table.
+
+use rocket::get;
+use rocket::http::Status;
+use serde_json::{Map, Value, json};
+
+use super::JsonResponse;
+use super::records::{DEFAULT_PAGE, MAX_PAGE};
+use crate::auth::{AuditReader, Reader, Writer};
+use crate::domain::Role;
+use crate::domain::records::RecordKind;
+use crate::service::records::{CellType, cell_type, key_columns};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    Roles(&'static [Role]),
+}
+
+/// The body a route takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    None,
+    /// A JSON record of this kind.
+    Record(RecordKind),
+    Reversal,
+    /// A CSV file of this kind.
+    Csv(RecordKind),
+}
+
+/// A query or path parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub location: &'static str,
+    pub required: bool,
+    pub schema: Value,
+    pub description: String,
+}
+
+fn param(
+    name: &str,
+    location: &'static str,
+    required: bool,
+    schema: Value,
+    description: &str,
+) -> Param {
+    Param {
+        name: name.to_owned(),
+        location,
+        required,
+        schema,
+        description: description.to_owned(),
+    }
+}
+
+/// One route of the API.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    /// The OpenAPI path, parameters in braces.
+    pub path: String,
+    pub summary: String,
+    pub access: Access,
+    pub params: Vec<Param>,
+    pub body: Body,
+    /// The success status and what it returns.
+    pub success: (u16, Value),
+    /// The error statuses a caller can meet besides 401 and 403.
+    pub errors: Vec<u16>,
+}
+
+fn plan_param() -> Param {
+    param(
+        "plan",
+        "query",
+        false,
+        json!({"type": "string"}),
+        "The plan's code; may be left out when the database holds one plan.",
+    )
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn record_schema_name(kind: RecordKind) -> String {
+    kind.name()
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<String>()
+}
+
+fn column_schema(kind: RecordKind, name: &str) -> Value {
+    let Some(column) = kind.column(name) else {
+        return json!({"type": "string"});
+    };
+    match cell_type(column) {
+        CellType::Text => json!({"type": "string"}),
+        CellType::Date => json!({"type": "string", "format": "date"}),
+        CellType::Integer => json!({"type": "integer"}),
+        CellType::Amount => json!({
+            "type": "string",
+            "pattern": "^-?[0-9]{1,14}(\\.[0-9]{1,4})?$",
+            "description": "An exact amount as a string; requests may also send a JSON number, read from its text."
+        }),
+        CellType::Rate => json!({
+            "type": "string",
+            "pattern": "^[0-9]{1,8}(\\.[0-9]{1,10})?$",
+            "description": "An exchange rate as a string."
+        }),
+    }
+}
+
+/// Every route of the API, as it is mounted.
+pub fn routes() -> Vec<RouteDoc> {
+    let readers = Access::Roles(Reader::ROLES);
+    let writers = Access::Roles(Writer::ROLES);
+    let page = |name: &str| {
+        json!({
+            "type": "object",
+            "required": ["items", "total", "limit", "offset"],
+            "properties": {
+                "items": {"type": "array", "items": schema_ref(name)},
+                "total": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"}
+            }
+        })
+    };
+    let mut routes = vec![
+        RouteDoc {
+            method: "get",
+            path: "/api/v1/health".to_owned(),
+            summary: "Whether the server and its database answer".to_owned(),
+            access: Access::Anyone,
+            params: vec![],
+            body: Body::None,
+            success: (
+                200,
+                json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}),
+            ),
+            errors: vec![503],
+        },
+        RouteDoc {
+            method: "get",
+            path: "/api/v1/openapi.json".to_owned(),
+            summary: "This document".to_owned(),
+            access: Access::Anyone,
+            params: vec![],
+            body: Body::None,
+            success: (200, json!({"type": "object"})),
+            errors: vec![],
+        },
+    ];
+    for kind in RecordKind::ALL {
+        let name = record_schema_name(kind);
+        let mut list_params = vec![
+            param(
+                "limit",
+                "query",
+                false,
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}),
+                "Records per page.",
+            ),
+            param(
+                "offset",
+                "query",
+                false,
+                json!({"type": "integer", "minimum": 0, "default": 0}),
+                "Records to skip.",
+            ),
+        ];
+        if kind.is_plan_scoped() || kind == RecordKind::Plans {
+            list_params.insert(0, plan_param());
+        }
+        if kind.column("date").is_some() {
+            list_params.push(param(
+                "from",
+                "query",
+                false,
+                json!({"type": "string", "format": "date"}),
+                "Only records dated on or after this day.",
+            ));
+            list_params.push(param(
+                "to",
+                "query",
+                false,
+                json!({"type": "string", "format": "date"}),
+                "Only records dated on or before this day.",
+            ));
+        }
+        for column in kind.columns().iter().filter(|c| c.name != "plan_code") {
+            list_params.push(param(
+                column.name,
+                "query",
+                false,
+                column_schema(kind, column.name),
+                "Only records with this value.",
+            ));
+        }
+        routes.push(RouteDoc {
+            method: "get",
+            path: format!("/api/v1/{}", kind.name()),
+            summary: format!(
+                "List {} in key order, filtered and paged",
+                kind.name().replace('-', " ")
+            ),
+            access: readers,
+            params: list_params,
+            body: Body::None,
+            success: (200, page(&name)),
+            errors: vec![400, 404, 422],
+        });
+        routes.push(RouteDoc {
+            method: "post",
+            path: format!("/api/v1/{}", kind.name()),
+            summary: if kind == RecordKind::Disbursements {
+                "Record a disbursement (201 with the stored record); send Idempotency-Key to make retries safe".to_owned()
+            } else {
+                format!("Create one record of {}", kind.name().replace('-', " "))
+            },
+            access: writers,
+            params: if kind.is_plan_scoped() { vec![plan_param()] } else { vec![] },
+            body: Body::Record(kind),
+            success: (201, schema_ref(&name)),
+            errors: vec![400, 404, 409, 413, 422],
+        });
+        if let [key] = key_columns(kind) {
+            let key_param = param(
+                key,
+                "path",
+                true,
+                json!({"type": "string"}),
+                "The record's key.",
+            );
+            let mut params = vec![key_param.clone()];
+            if kind.is_plan_scoped() {
+                params.push(plan_param());
+            }
+            routes.push(RouteDoc {
+                method: "get",
+                path: format!("/api/v1/{}/{{{key}}}", kind.name()),
+                summary: format!(
+                    "One record of {} by its {key}",
+                    kind.name().replace('-', " ")
+                ),
+                access: readers,
+                params: params.clone(),
+                body: Body::None,
+                success: (200, schema_ref(&name)),
+                errors: vec![400, 404],
+            });
+            if kind == RecordKind::Disbursements {
+                for method in ["put", "patch", "delete"] {
+                    routes.push(RouteDoc {
+                        method,
+                        path: format!("/api/v1/{}/{{{key}}}", kind.name()),
+                        summary: "Refused: a recorded disbursement is never changed or deleted; post a reversal".to_owned(),
+                        access: writers,
+                        params: vec![key_param.clone()],
+                        body: Body::None,
+                        success: (405, schema_ref("Error")),
+                        errors: vec![],
+                    });
+                }
+            } else {
+                routes.push(RouteDoc {
+                    method: "put",
+                    path: format!("/api/v1/{}/{{{key}}}", kind.name()),
+                    summary: format!(
+                        "Replace one record of {}; optional fields left out become empty",
+                        kind.name().replace('-', " ")
+                    ),
+                    access: writers,
+                    params,
+                    body: Body::Record(kind),
+                    success: (200, schema_ref(&name)),
+                    errors: vec![400, 404, 413, 422],
+                });
+            }
+        }
+    }
+    routes.extend([
+        RouteDoc {
+            method: "post",
+            path: "/api/v1/disbursements/{reference}/reversal".to_owned(),
+            summary: "Reverse a disbursement, wholly or in part, with a reason".to_owned(),
+            access: writers,
+            params: vec![
+                param(
+                    "reference",
+                    "path",
+                    true,
+                    json!({"type": "string"}),
+                    "The disbursement to reverse.",
+                ),
+                plan_param(),
+            ],
+            body: Body::Reversal,
+            success: (201, schema_ref("Disbursements")),
+            errors: vec![400, 404, 409, 413, 422],
+        },
+        RouteDoc {
+            method: "post",
+            path: "/api/v1/import/{entity}".to_owned(),
+            summary: "Import one CSV file, whole or not at all".to_owned(),
+            access: writers,
+            params: vec![
+                param(
+                    "entity",
+                    "path",
+                    true,
+                    entity_schema(),
+                    "The record kind of the file.",
+                ),
+                plan_param(),
+                param(
+                    "dry_run",
+                    "query",
+                    false,
+                    json!({"type": "boolean", "default": false}),
+                    "Check everything and write nothing.",
+                ),
+            ],
+            body: Body::Csv(RecordKind::Disbursements),
+            success: (200, schema_ref("ImportResult")),
+            errors: vec![400, 404, 409, 413, 422],
+        },
+        RouteDoc {
+            method: "get",
+            path: "/api/v1/export/{entity}".to_owned(),
+            summary: "Export one record kind as the contract's CSV file".to_owned(),
+            access: readers,
+            params: vec![
+                param(
+                    "entity",
+                    "path",
+                    true,
+                    entity_schema(),
+                    "The record kind to export.",
+                ),
+                plan_param(),
+            ],
+            body: Body::None,
+            success: (200, json!({"type": "string", "description": "text/csv"})),
+            errors: vec![400, 404],
+        },
+        RouteDoc {
+            method: "get",
+            path: "/api/v1/audit".to_owned(),
+            summary: "Audit trail entries in sequence order".to_owned(),
+            access: Access::Roles(AuditReader::ROLES),
+            params: ["actor", "action", "entity", "key"]
+                .iter()
+                .map(|name| {
+                    param(
+                        name,
+                        "query",
+                        false,
+                        json!({"type": "string"}),
+                        "Only entries with this value.",
+                    )
+                })
+                .chain([
+                    param(
+                        "from",
+                        "query",
+                        false,
+                        json!({"type": "string", "format": "date"}),
+                        "Entries recorded on or after this day (UTC).",
+                    ),
+                    param(
+                        "to",
+                        "query",
+                        false,
+                        json!({"type": "string", "format": "date"}),
+                        "Entries recorded on or before this day (UTC).",
+                    ),
+                    param(
+                        "limit",
+                        "query",
+                        false,
+                        json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+                        "Entries per page.",
+                    ),
+                    param(
+                        "offset",
+                        "query",
+                        false,
+                        json!({"type": "integer", "minimum": 0, "default": 0}),
+                        "Entries to skip.",
+                    ),
+                ])
+                .collect(),
+            body: Body::None,
+            success: (200, page("AuditEntry")),
+            errors: vec![400],
+        },
+        RouteDoc {
+            method: "get",
+            path: "/api/v1/audit/verification".to_owned(),
+            summary: "Check the audit trail's hash chain".to_owned(),
+            access: Access::Roles(AuditReader::ROLES),
+            params: vec![],
+            body: Body::None,
+            success: (200, schema_ref("AuditVerification")),
+            errors: vec![],
+        },
+    ]);
+    routes
+}
+
+fn entity_schema() -> Value {
+    json!({"type": "string", "enum": RecordKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()})
+}
+
+fn error_response(status: u16) -> Value {
+    let description = Status::from_code(status).map_or("Error", |s| s.reason_lossy());
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": schema_ref("Error")}}
+    })
+}
+
+fn operation(route: &RouteDoc) -> Value {
+    let mut responses = Map::new();
+    let (code, schema) = &route.success;
+    let content_type = if route.path.starts_with("/api/v1/export/") {
+        "text/csv"
+    } else {
+        "application/json"
+    };
+    responses.insert(
+        code.to_string(),
+        json!({"description": Status::from_code(*code).map_or("OK", |s| s.reason_lossy()), "content": {content_type: {"schema": schema}}}),
+    );
+    let mut errors = route.errors.clone();
+    if let Access::Roles(_) = route.access {
+        errors.extend([401, 403]);
+    }
+    errors.push(500);
+    for status in errors {
+        responses.insert(status.to_string(), error_response(status));
+    }
+    let parameters: Vec<Value> = route
+        .params
+        .iter()
+        .map(|p| json!({"name": p.name, "in": p.location, "required": p.required, "schema": p.schema, "description": p.description}))
+        .chain((route.method == "post").then(|| json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "Makes a retry return the first response; the same key with another body is 409."
+        })))
+        .collect();
+    let mut op = json!({
+        "summary": route.summary,
+        "operationId": format!("{}_{}", route.method, route.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '-', '.'], "_")),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    match route.access {
+        Access::Anyone => op["security"] = json!([]),
+        Access::Roles(roles) => {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            op["description"] = Value::String(format!("Roles: {}.", names.join(", ")));
+        }
+    }
+    let body = match &route.body {
+        Body::None => None,
+        Body::Record(kind) => Some(
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref(&format!("{}Input", record_schema_name(*kind)))}}}),
+        ),
+        Body::Reversal => Some(
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref("ReversalInput")}}}),
+        ),
+        Body::Csv(_) => {
+            Some(json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}}))
+        }
+    };
+    if let Some(body) = body {
+        op["requestBody"] = body;
+    }
+    op
+}
+
+fn schemas() -> Map<String, Value> {
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Error".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["column", "message"],
+                        "properties": {
+                            "line": {"type": "integer"},
+                            "column": {"type": "string"},
+                            "message": {"type": "string"}
+                        }
+                    }}
+                }
+            }}
+        }),
+    );
+    for kind in RecordKind::ALL {
+        let name = record_schema_name(kind);
+        let properties: Map<String, Value> = kind
+            .columns()
+            .iter()
+            .map(|c| {
+                let mut schema = column_schema(kind, c.name);
+                if !c.required {
+                    schema = json!({"oneOf": [schema, {"type": "null"}]});
+                }
+                (c.name.to_owned(), schema)
+            })
+            .collect();
+        let all: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
+        schemas.insert(
+            name.clone(),
+            json!({"type": "object", "required": all, "properties": properties}),
+        );
+        let input: Map<String, Value> = kind
+            .columns()
+            .iter()
+            .map(|c| {
+                let schema = match cell_type(c) {
+                    CellType::Amount | CellType::Rate | CellType::Integer => json!({"oneOf": [column_schema(kind, c.name), {"type": "number"}, {"type": "null"}]}),
+                    _ => json!({"oneOf": [column_schema(kind, c.name), {"type": "null"}]}),
+                };
+                (c.name.to_owned(), schema)
+            })
+            .collect();
+        let required: Vec<&str> = kind
+            .columns()
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.name)
+            .collect();
+        schemas.insert(
+            format!("{name}Input"),
+            json!({"type": "object", "required": required, "properties": input, "additionalProperties": false}),
+        );
+    }
+    schemas.insert(
+        "ReversalInput".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["reason"],
+            "additionalProperties": false,
+            "properties": {
+                "reason": {"type": "string", "minLength": 1},
+                "amount": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}], "description": "The part to reverse; the whole remaining amount when left out."},
+                "reference": {"type": ["string", "null"], "description": "The reversal's own reference; REFERENCE-R1, -R2… when left out."},
+                "date": {"oneOf": [{"type": "string", "format": "date"}, {"type": "null"}], "description": "Today when left out."}
+            }
+        }),
+    );
+    schemas.insert(
+        "ImportResult".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["entity", "rows", "created", "updated", "unchanged", "dry_run", "warnings"],
+            "properties": {
+                "entity": {"type": "string"},
+                "rows": {"type": "integer"},
+                "created": {"type": "integer"},
+                "updated": {"type": "integer"},
+                "unchanged": {"type": "integer"},
+                "dry_run": {"type": "boolean"},
+                "warnings": {"type": "array", "items": {"type": "object"}}
+            }
+        }),
+    );
+    schemas.insert(
+        "AuditEntry".to_owned(),
+        json!({
+            "type": "object",
+            "properties": {
+                "sequence": {"type": "integer"},
+                "recorded_at": {"type": "string", "format": "date-time"},
+                "actor": {"type": "string"},
+                "action": {"type": "string"},
+                "entity": {"type": "string"},
+                "key": {"type": "string"},
+                "details": {},
+                "prev_hash": {"type": "string"},
+                "hash": {"type": "string"}
+            }
+        }),
+    );
+    schemas.insert(
+        "AuditVerification".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["status"],
+            "properties": {
+                "status": {"type": "string", "enum": ["intact", "broken"]},
+                "entries": {"type": "integer"},
+                "head": {"type": "string"},
+                "entry": {"type": "integer"},
+                "reason": {"type": "string"}
+            }
+        }),
+    );
+    schemas
+}
+
+/// The whole OpenAPI document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for route in routes() {
+        let item = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
+        item[route.method] = operation(&route);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "naptrack API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "National action plan funding tracker: activities, budget lines, commitments, disbursements, obligations. Amounts are exact decimal strings."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from `naptrack user add`."}},
+            "schemas": schemas()
+        }
+    })
+}
+
+/// `GET /api/v1/openapi.json`.
+#[get("/openapi.json")]
+pub fn get_openapi() -> JsonResponse {
+    JsonResponse::new(Status::Ok, &document())
+}
