@@ -189,3 +189,67 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The repository's sample plan (`samples/`).
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Writes `bytes` to `name` (which may name a subfolder) inside the test database's temporary
+/// folder, where [`naptrack`] runs, and returns the full path.
+pub fn write_file(db: &TestDb, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = db.dir.path().join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("a folder for the file");
+    }
+    std::fs::write(&path, bytes).expect("the file is written");
+    path
+}
+
+/// Copies the sample files into `folder` inside the test database's temporary folder, so a
+/// test can change one of them, and returns the folder's path.
+pub fn copy_samples(db: &TestDb, folder: &str) -> PathBuf {
+    for entry in std::fs::read_dir(samples_dir()).expect("the samples folder") {
+        let path = entry.expect("a sample file").path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let name = path.file_name().expect("a file name").to_string_lossy();
+            let bytes = std::fs::read(&path).expect("the sample file is read");
+            write_file(db, &format!("{folder}/{name}"), bytes);
+        }
+    }
+    db.dir.path().join(folder)
+}
+
+/// Every record of every kind as the export writes it, plan by plan. Two databases hold the
+/// same records exactly when these texts are equal, so a test that compares this before and
+/// after an operation sees any change to any kind.
+pub async fn export_everything(db: &DatabaseConnection) -> String {
+    use naptrack::domain::records::RecordKind;
+    use naptrack::entity::plan;
+    use naptrack::service::export::export_csv;
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    let plans: Vec<String> = plan::Entity::find()
+        .order_by_asc(plan::Column::Code)
+        .all(db)
+        .await
+        .expect("the plans are read")
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+    let mut everything = Vec::new();
+    for kind in RecordKind::ALL {
+        let scopes: Vec<Option<&str>> = if kind.is_plan_scoped() {
+            plans.iter().map(|p| Some(p.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for plan in scopes {
+            everything.extend_from_slice(format!("== {kind} {plan:?}\n").as_bytes());
+            export_csv(db, kind, plan, &mut everything)
+                .await
+                .expect("the kind is exported");
+        }
+    }
+    String::from_utf8(everything).expect("exports are UTF-8")
+}

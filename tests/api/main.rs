@@ -10,4 +10,6 @@ mod cli;
 mod export;
 mod fixtures;
 mod foundation;
+mod import;
 mod money;
+mod roundtrip;

@@ -94,18 +94,20 @@ impl Header {
     }
 }
 
-/// Reads a byte stream with every CRLF line end turned into LF.
+/// Reads a byte stream with every line end (CRLF, or a lone CR as old Mac tools write) turned
+/// into LF.
 ///
-/// The csv crate counts a CRLF row's line from the CR, so every row after the first of a
-/// Windows file would be reported one line early; with LF alone the line numbers are exact.
-/// A CRLF inside a quoted cell becomes LF too, which is how the cell is then stored.
+/// The csv crate counts lines by LF and counts a CRLF row's line from the CR, so rows of a
+/// Windows or old Mac file would be reported at the wrong lines; with LF alone the line
+/// numbers are exact. A line end inside a quoted cell becomes LF too, which is how the cell is
+/// then stored, so the stored text is the same after an export and a new import.
 pub struct CrlfToLf<R> {
     inner: R,
     input: Vec<u8>,
     output: Vec<u8>,
     /// How much of `output` has been handed out.
     position: usize,
-    /// A CR that ended the previous chunk, not yet known to be followed by LF.
+    /// Whether the last byte read was a CR, whose LF (if it comes next) is dropped.
     pending_cr: bool,
     finished: bool,
 }
@@ -129,19 +131,19 @@ impl<R: std::io::Read> CrlfToLf<R> {
         let read = self.inner.read(&mut self.input)?;
         if read == 0 {
             self.finished = true;
-            if std::mem::take(&mut self.pending_cr) {
-                self.output.push(b'\r');
-            }
+            self.pending_cr = false;
             return Ok(());
         }
         for &byte in &self.input[..read] {
-            if std::mem::take(&mut self.pending_cr) && byte != b'\n' {
-                self.output.push(b'\r');
-            }
-            if byte == b'\r' {
-                self.pending_cr = true;
-            } else {
-                self.output.push(byte);
+            // A CR is written as LF at once; an LF right after a CR is then the same line end.
+            let after_cr = std::mem::take(&mut self.pending_cr);
+            match byte {
+                b'\r' => {
+                    self.output.push(b'\n');
+                    self.pending_cr = true;
+                }
+                b'\n' if after_cr => {}
+                _ => self.output.push(byte),
             }
         }
         Ok(())
@@ -276,6 +278,7 @@ impl<'a> Cells<'a> {
 
     fn check_text(&mut self, column: &str, text: &str) -> Option<String> {
         let text = unguard_formula(text);
+
         if text.chars().count() > MAX_TEXT_CHARS {
             self.error(
                 column,
@@ -470,7 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn crlf_line_ends_become_lf_and_lone_carriage_returns_stay() {
+    fn every_line_end_becomes_lf() {
         use std::io::Read;
         for chunk in [0, 1, 2, 3, 7, 64] {
             let input: &[u8] = b"a,b\r\n\"x\r\ny\",z\r\nlone\rcr\r";
@@ -484,7 +487,7 @@ mod tests {
                 }
                 output.extend_from_slice(&buffer[..n]);
             }
-            assert_eq!(output, b"a,b\n\"x\ny\",z\nlone\rcr\r", "chunk {chunk}");
+            assert_eq!(output, b"a,b\n\"x\ny\",z\nlone\ncr\n", "chunk {chunk}");
         }
     }
 

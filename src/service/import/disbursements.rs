@@ -46,11 +46,8 @@ pub async fn import_rows<R: Read>(
     ctx: &mut FileContext<'_>,
     reader: &mut csv::Reader<R>,
 ) -> Result<()> {
-    // Rows with an id above this one were written by this import: a reference found among
-    // them appears twice in the file. This keeps the duplicate check's memory flat.
-    let first_new_id = max_id(ctx).await? + 1;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
-    let mut seen_in_batch = SeenKeys::default();
+    let mut seen = SeenKeys::default();
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
@@ -78,30 +75,15 @@ pub async fn import_rows<R: Read>(
             ctx.reject(cells.errors);
             continue;
         }
-        match parse(ctx, &mut cells, &mut seen_in_batch) {
+        match parse(ctx, &mut cells, &mut seen) {
             Some(row) if cells.errors.is_empty() => batch.push(row),
             _ => ctx.reject(cells.errors),
         }
         if batch.len() == BATCH_ROWS {
-            write_batch(ctx, std::mem::take(&mut batch), first_new_id).await?;
-            seen_in_batch = SeenKeys::default();
+            write_batch(ctx, std::mem::take(&mut batch)).await?;
         }
     }
-    write_batch(ctx, batch, first_new_id).await
-}
-
-async fn max_id(ctx: &FileContext<'_>) -> Result<i64> {
-    let row = ctx
-        .txn
-        .query_one_raw(Statement::from_string(
-            ctx.txn.get_database_backend(),
-            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS max_id FROM disbursements",
-        ))
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get("", "max_id")?,
-        None => 0,
-    })
+    write_batch(ctx, batch).await
 }
 
 fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> Option<Row> {
@@ -177,7 +159,7 @@ fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> O
     })
 }
 
-async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>, first_new_id: i64) -> Result<()> {
+async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -186,11 +168,6 @@ async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>, first_new_id: i
     let mut reversals = Vec::new();
     for row in batch {
         match existing.get(&(row.plan_id, row.reference.clone())) {
-            Some(stored) if stored.id >= first_new_id => ctx.reject(vec![FieldError::at_line(
-                row.line,
-                "reference",
-                format!("disbursement {} already appears earlier in this file", row.reference),
-            )]),
             Some(_) if ctx.options.expect == Expect::New => {
                 return Err(Error::Conflict(format!(
                     "disbursement {} is already recorded; a recorded disbursement is never changed (record a reversal)",

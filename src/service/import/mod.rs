@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use catalog::Catalog;
 use cells::Header;
+use rows::Problems;
 
 /// What an import is told besides its files.
 #[derive(Debug, Clone)]
@@ -171,6 +172,11 @@ pub async fn import_file(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
+    if options.plan.is_some() && !kind.is_plan_scoped() {
+        return Err(Error::BadRequest(format!(
+            "{kind} do not belong to a plan; import them without --plan (or ?plan=)"
+        )));
+    }
     import_sources(db, vec![(kind, source)], options, progress).await
 }
 
@@ -262,7 +268,7 @@ async fn import_sources(
     let txn = db::begin_write(db).await?;
     let mut catalog = Catalog::load(&txn).await?;
     let mut reports = Vec::new();
-    let mut errors = Vec::new();
+    let mut problems = Problems::default();
     for (kind, source) in sources {
         let name = source.name.clone();
         progress.file_started(&name, source.total_bytes);
@@ -273,7 +279,7 @@ async fn import_sources(
             source,
             options,
             progress,
-            &mut errors,
+            &mut problems,
         )
         .await;
         progress.file_finished();
@@ -284,7 +290,7 @@ async fn import_sources(
                 return Err(e);
             }
         };
-        if errors.is_empty() {
+        if problems.is_empty() {
             // One entry per file, not per row: what was read (its digest) and what it did.
             let details = serde_json::json!({
                 "sha256": report.sha256,
@@ -305,19 +311,24 @@ async fn import_sources(
         }
         reports.push(report);
     }
-    if !errors.is_empty() {
+    if !problems.is_empty() {
         txn.rollback().await?;
-        let count = errors.len();
+        let count = problems.count();
+        let listed = if problems.unlisted > 0 {
+            format!(" (the first {} are listed)", problems.listed.len())
+        } else {
+            String::new()
+        };
         return Err(Error::invalid(
             format!(
-                "{count} {} found; nothing was imported",
+                "{count} {} found{listed}; nothing was imported",
                 if count == 1 {
                     "error was"
                 } else {
                     "errors were"
                 }
             ),
-            errors,
+            problems.listed,
         ));
     }
     if options.dry_run {
@@ -332,7 +343,7 @@ async fn import_sources(
     })
 }
 
-/// Reads one file and applies its rows; problems with the data go to `errors`, problems with
+/// Reads one file and applies its rows; problems with the data go to `problems`, problems with
 /// the database end the import.
 async fn import_one(
     txn: &DatabaseTransaction,
@@ -341,10 +352,10 @@ async fn import_one(
     source: Source,
     options: &ImportOptions,
     progress: &dyn Progress,
-    errors: &mut Vec<FieldError>,
+    problems: &mut Problems,
 ) -> Result<FileReport> {
     let mut report = FileReport::new(kind, &source.name);
-    let first_error = errors.len();
+    let first_error = problems.listed.len();
     let digest = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     let hashed = HashingReader {
         inner: source.reader,
@@ -354,7 +365,19 @@ async fn import_one(
         .has_headers(false)
         .flexible(true)
         .from_reader(cells::CrlfToLf::new(hashed));
+    let unknown_plan = options
+        .plan
+        .as_ref()
+        .filter(|code| kind.is_plan_scoped() && !catalog.plans.contains_key(*code));
     match Header::read(kind, &mut reader) {
+        _ if unknown_plan.is_some() => problems.push(FieldError::at_line(
+            1,
+            "plan_code",
+            format!(
+                "there is no plan with code \"{}\"; import it in plans.csv first",
+                unknown_plan.map(String::as_str).unwrap_or_default()
+            ),
+        )),
         Ok(Some(header)) => {
             let mut context = rows::FileContext {
                 txn,
@@ -363,11 +386,11 @@ async fn import_one(
                 header: &header,
                 options,
                 report: &mut report,
-                errors,
+                problems,
                 progress,
             };
             rows::import_rows(&mut context, &mut reader).await?;
-            if report.rows == 0 && errors.len() == first_error {
+            if report.rows == 0 && problems.listed.len() == first_error {
                 report.warn(
                     1,
                     "-",
@@ -375,12 +398,12 @@ async fn import_one(
                 );
             }
         }
-        Ok(None) => errors.push(FieldError::at_line(
+        Ok(None) => problems.push(FieldError::at_line(
             1,
             "-",
             "the file is empty: it needs a header row naming the columns",
         )),
-        Err(header_errors) => errors.extend(header_errors),
+        Err(header_errors) => header_errors.into_iter().for_each(|e| problems.push(e)),
     }
     // The csv reader may stop early on an error; the digest covers every byte of the file.
     let mut rest = reader.into_inner();
@@ -389,8 +412,8 @@ async fn import_one(
         report.sha256 = hex(&digest.clone().finalize());
     }
     // Some checks run a batch after the row was read; the report reads in file order.
-    errors[first_error..].sort_by_key(|e| e.line);
-    for error in &mut errors[first_error..] {
+    problems.listed[first_error..].sort_by_key(|e| e.line);
+    for error in &mut problems.listed[first_error..] {
         error.file = Some(source.name.clone());
     }
     Ok(report)

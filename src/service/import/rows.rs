@@ -2,7 +2,10 @@
 //! rules of the contract, then create, update or leave the record.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::Read;
+
+use chrono::NaiveDate;
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, DatabaseTransaction, EntityName, EntityTrait,
@@ -33,16 +36,39 @@ pub struct FileContext<'a> {
     pub header: &'a Header,
     pub options: &'a ImportOptions,
     pub report: &'a mut FileReport,
-    pub errors: &'a mut Vec<FieldError>,
+    pub problems: &'a mut Problems,
     pub progress: &'a dyn Progress,
+}
+
+/// The problems an import found: listed up to [`MAX_REPORTED_ERRORS`], counted past it.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub listed: Vec<FieldError>,
+    pub unlisted: u64,
+}
+
+impl Problems {
+    pub fn push(&mut self, error: FieldError) {
+        if self.listed.len() < MAX_REPORTED_ERRORS {
+            self.listed.push(error);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.listed.len() as u64 + self.unlisted
+    }
 }
 
 impl FileContext<'_> {
     pub fn reject(&mut self, errors: Vec<FieldError>) {
         for error in errors {
-            if self.errors.len() < MAX_REPORTED_ERRORS {
-                self.errors.push(error);
-            }
+            self.problems.push(error);
         }
     }
 
@@ -90,19 +116,53 @@ impl FileContext<'_> {
 }
 
 /// Keys already seen in this file, with the line they were first seen on.
-#[derive(Default)]
-pub struct SeenKeys(HashMap<String, u64>);
+///
+/// A key is held as a 128-bit fingerprint (two independently keyed SipHash values), not as
+/// text, so a million-row file costs some tens of megabytes here; two different keys share a
+/// fingerprint with a probability far below one in 10^20.
+pub struct SeenKeys {
+    lines: HashMap<u128, u64, BuildHasherDefault<FingerprintHasher>>,
+    seeds: (RandomState, RandomState),
+}
+
+impl Default for SeenKeys {
+    fn default() -> Self {
+        SeenKeys {
+            lines: HashMap::default(),
+            seeds: (RandomState::new(), RandomState::new()),
+        }
+    }
+}
 
 impl SeenKeys {
     /// Records `key` on `line`; a key seen before is an error on `column`.
     pub fn check(&mut self, cells: &mut Cells<'_>, column: &str, key: String) {
-        if let Some(first) = self.0.get(&key) {
-            cells.error(
+        let fingerprint = (u128::from(self.seeds.0.hash_one(&key)) << 64)
+            | u128::from(self.seeds.1.hash_one(&key));
+        match self.lines.get(&fingerprint) {
+            Some(first) => cells.error(
                 column,
                 format!("this key already appears on line {first} of the file"),
-            );
-        } else {
-            self.0.insert(key, cells.line);
+            ),
+            None => {
+                self.lines.insert(fingerprint, cells.line);
+            }
+        }
+    }
+}
+
+/// Hashes a fingerprint, which is already uniformly spread, by taking its low bits.
+#[derive(Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(byte);
         }
     }
 }
@@ -183,7 +243,8 @@ where
     Ok((candidate.update(txn).await?, Outcome::Updated))
 }
 
-/// A parent objective named before it is defined: resolved when the whole file is read.
+/// A parent objective named by a row: linked (if it was defined further down) and checked
+/// for cycles when the whole file is read.
 struct PendingParent {
     objective_id: i32,
     plan_id: i32,
@@ -425,6 +486,12 @@ async fn plan_row(
         return Ok(None);
     }
     let existing = ctx.catalog.plans.get(&code).cloned();
+    if let Some(plan) = &existing {
+        check_plan_still_holds(ctx, cells, plan.id, (start_date, end_date), start_month);
+        if !cells.errors.is_empty() {
+            return Ok(None);
+        }
+    }
     let candidate = plan::ActiveModel {
         code: Set(code),
         title: Set(title),
@@ -438,6 +505,55 @@ async fn plan_row(
     let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
     ctx.catalog.plans.insert(model.code.clone(), model);
     Ok(Some(outcome))
+}
+
+/// A plan's new period must still hold its activities, and its new fiscal years its budget
+/// lines: narrowing a plan cannot leave records outside it.
+fn check_plan_still_holds(
+    ctx: &FileContext<'_>,
+    cells: &mut Cells<'_>,
+    plan_id: i32,
+    (start, end): (NaiveDate, NaiveDate),
+    start_month: i32,
+) {
+    let outside: Vec<&str> = ctx
+        .catalog
+        .activities
+        .values()
+        .filter(|a| a.plan_id == plan_id && (a.start_date < start || a.end_date > end))
+        .map(|a| a.code.as_str())
+        .collect();
+    if let Some(first) = outside.iter().min() {
+        cells.error(
+            if ctx.catalog.activities.values().any(|a| a.plan_id == plan_id && a.start_date < start) { "start_date" } else { "end_date" },
+            format!(
+                "{} of the plan's activities (such as {first}) would run outside {start} to {end}; change them first",
+                outside.len()
+            ),
+        );
+    }
+    let Some(fiscal) = FiscalYearStart::new(start_month) else {
+        return;
+    };
+    let years = fiscal.year_of(start)..=fiscal.year_of(end);
+    let lines_outside: Vec<&str> = ctx
+        .catalog
+        .budget_lines
+        .values()
+        .filter(|b| b.plan_id == plan_id && !years.contains(&b.fiscal_year))
+        .map(|b| b.code.as_str())
+        .collect();
+    if let Some(first) = lines_outside.iter().min() {
+        cells.error(
+            "end_date",
+            format!(
+                "{} of the plan's budget lines (such as {first}) would fall outside fiscal years {} to {}; change them first",
+                lines_outside.len(),
+                years.start(),
+                years.end()
+            ),
+        );
+    }
 }
 
 async fn objective_row(
@@ -461,14 +577,12 @@ async fn objective_row(
         return Ok(None);
     }
     // A parent defined further down the file is linked once the whole file is read.
-    let parent = parent_code.as_ref().map(|parent| {
+    let parent_id = parent_code.as_ref().and_then(|parent| {
         ctx.catalog
             .objectives
             .get(&(plan.id, parent.clone()))
             .map(|p| p.id)
     });
-    let parent_id = parent.flatten();
-    let deferred = matches!(parent, Some(None));
     let key = (plan.id, code.clone());
     let existing = ctx.catalog.objectives.get(&key).cloned();
     let candidate = objective::ActiveModel {
@@ -479,7 +593,9 @@ async fn objective_row(
         ..Default::default()
     };
     let (model, outcome) = upsert(ctx.txn, ctx.options.expect, existing, candidate).await?;
-    if let (true, Some(parent_code)) = (deferred, parent_code) {
+    // Every parent link of the file is checked for cycles once the file is read; links to
+    // parents defined further down are made then too.
+    if let Some(parent_code) = parent_code {
         pending.push(PendingParent {
             objective_id: model.id,
             plan_id: plan.id,
@@ -491,7 +607,8 @@ async fn objective_row(
     Ok(Some(outcome))
 }
 
-/// Links the parents named before they were defined, then refuses any cycle.
+/// Links the parents named before they were defined, then refuses any cycle through a parent
+/// this file set.
 async fn resolve_parents(ctx: &mut FileContext<'_>, pending: Vec<PendingParent>) -> Result<()> {
     let mut lines_by_objective = HashMap::new();
     for link in pending {
@@ -520,10 +637,13 @@ async fn resolve_parents(ctx: &mut FileContext<'_>, pending: Vec<PendingParent>)
         else {
             continue;
         };
-        let mut model = child.clone().into_active_model();
+        lines_by_objective.insert(child.id, link.line);
+        if child.parent_id == Some(parent_id) {
+            continue;
+        }
+        let mut model = child.into_active_model();
         model.parent_id = Set(Some(parent_id));
         let updated = model.update(ctx.txn).await?;
-        lines_by_objective.insert(updated.id, link.line);
         ctx.catalog
             .objectives
             .insert((updated.plan_id, updated.code.clone()), updated);
