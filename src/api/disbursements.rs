@@ -91,15 +91,18 @@ pub async fn post_reversal(
         let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
         let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
         query.filter("reference", reference)?;
-        let original = records::fetch(db, &query).await?.pop().ok_or_else(|| {
-            Error::NotFound(format!(
-                "there is no disbursement {reference} in plan {}",
-                plan.code
-            ))
-        })?;
+        let original = records::fetch(db.inner(), &query)
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "there is no disbursement {reference} in plan {}",
+                    plan.code
+                ))
+            })?;
         let mut reversals = Query::all(RecordKind::Disbursements, Some(plan.id));
         reversals.filter("reverses", reference)?;
-        let earlier = records::fetch(db, &reversals).await?;
+        let earlier = records::fetch(db.inner(), &reversals).await?;
         let reversed = Amount::checked_sum(earlier.iter().filter_map(|r| match r.get("amount") {
             Some(Cell::Amount(amount)) => Some(*amount),
             _ => None,
@@ -165,7 +168,7 @@ pub async fn post_reversal(
             .map_err(without_lines)?;
         let mut stored = Query::all(RecordKind::Disbursements, Some(plan.id));
         stored.filter("reference", &new_reference)?;
-        let record = records::fetch(db, &stored)
+        let record = records::fetch(db.inner(), &stored)
             .await?
             .pop()
             .ok_or_else(|| Error::Internal("the reversal was not stored".to_owned()))?;

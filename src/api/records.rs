@@ -66,10 +66,10 @@ pub async fn list_records(
         }
     }
     params.finish()?;
-    let total = records::count(db, &query).await?;
+    let total = records::count(db.inner(), &query).await?;
     query.limit = Some(limit);
     query.offset = offset;
-    let items: Vec<Value> = records::fetch(db, &query)
+    let items: Vec<Value> = records::fetch(db.inner(), &query)
         .await?
         .iter()
         .map(|record| record.to_json())

@@ -11,9 +11,7 @@ use std::borrow::Cow;
 
 use chrono::NaiveDate;
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, StreamTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StreamTrait, Value};
 
 use crate::domain::records::{ColumnSpec, RecordKind, guard_formula};
 use crate::error::{Error, FieldError, Result};
@@ -240,23 +238,23 @@ impl Query {
 }
 
 /// The records `query` selects, streamed in key order.
-pub async fn stream<'a>(
-    db: &'a DatabaseConnection,
+pub async fn stream<'a, C: ConnectionTrait + StreamTrait>(
+    db: &'a C,
     query: &Query,
 ) -> Result<impl Stream<Item = Result<Record>> + 'a> {
-    let (select, _) = query.statements(db.get_database_backend())?;
+    let (select, _) = query.statements(ConnectionTrait::get_database_backend(db))?;
     let kind = query.kind;
     let rows = db.stream_raw(select).await?;
     Ok(rows.map(move |row| read_record(kind, &row?)))
 }
 
 /// The records `query` selects (use [`stream`] for unbounded reads).
-pub async fn fetch(db: &DatabaseConnection, query: &Query) -> Result<Vec<Record>> {
+pub async fn fetch<C: ConnectionTrait + StreamTrait>(db: &C, query: &Query) -> Result<Vec<Record>> {
     stream(db, query).await?.try_collect().await
 }
 
 /// How many records `query` selects, ignoring its page.
-pub async fn count(db: &DatabaseConnection, query: &Query) -> Result<u64> {
+pub async fn count<C: ConnectionTrait>(db: &C, query: &Query) -> Result<u64> {
     let (_, count) = query.statements(db.get_database_backend())?;
     let row = db.query_one_raw(count).await?;
     let n: i64 = match row {

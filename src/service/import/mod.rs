@@ -27,6 +27,7 @@ use crate::db;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent, hex};
+use crate::service::records;
 use sha2::{Digest, Sha256};
 
 use catalog::Catalog;
@@ -181,7 +182,9 @@ pub async fn import_file(
 }
 
 /// Writes one record given as contract column names and cell texts, with every rule of an
-/// import (it is imported as a one-row file), and returns its report.
+/// import (it is imported as a one-row file), and returns its report. The audit trail gets
+/// one entry with the record as it was before and as it is after; a row that changes
+/// nothing adds none.
 pub async fn write_record(
     db: &DatabaseConnection,
     kind: RecordKind,
@@ -202,11 +205,113 @@ pub async fn write_record(
         .into_inner()
         .map_err(|e| Error::Internal(format!("cannot build the record: {e}")))?;
     let source = Source::from_bytes("request", bytes);
-    let mut report = import_file(db, kind, source, options, &NoProgress).await?;
+
+    let txn = db::begin_write(db).await?;
+    let plan_code = fields
+        .iter()
+        .find(|(name, _)| name == "plan_code" && !name.is_empty())
+        .map(|(_, value)| value.clone())
+        .or_else(|| options.plan.clone());
+    let key: Vec<(&'static str, String)> = records::key_columns(kind)
+        .iter()
+        .map(|column| {
+            let value = fields
+                .iter()
+                .find(|(name, _)| name == column)
+                .map(|(_, v)| v.clone());
+            (*column, value.unwrap_or_default())
+        })
+        .collect();
+    let before = find_record(&txn, kind, plan_code.as_deref(), &key).await?;
+    let result = import_in(&txn, vec![(kind, source)], options, &NoProgress, false).await;
+    let result = match result {
+        Ok(report) => {
+            audit_record(
+                &txn,
+                kind,
+                plan_code.as_deref(),
+                &key,
+                before,
+                options,
+                report,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let report = finish(txn, result, options.dry_run).await?;
     report
         .files
-        .pop()
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::Internal("no report for the record".to_owned()))
+}
+
+/// The record of `kind` with `key`, as JSON, if it exists (and its plan does).
+async fn find_record(
+    txn: &DatabaseTransaction,
+    kind: RecordKind,
+    plan_code: Option<&str>,
+    key: &[(&'static str, String)],
+) -> Result<Option<serde_json::Value>> {
+    let plan_id = if kind.is_plan_scoped() {
+        match crate::service::plans::resolve_plan(txn, plan_code).await {
+            Ok(plan) => Some(plan.id),
+            Err(_) => return Ok(None),
+        }
+    } else {
+        None
+    };
+    let mut query = records::Query::all(kind, plan_id);
+    for (column, value) in key {
+        if query.filter(column, value).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(records::fetch(txn, &query)
+        .await?
+        .first()
+        .map(records::Record::to_json))
+}
+
+async fn audit_record(
+    txn: &DatabaseTransaction,
+    kind: RecordKind,
+    plan_code: Option<&str>,
+    key: &[(&'static str, String)],
+    before: Option<serde_json::Value>,
+    options: &ImportOptions,
+    report: ImportReport,
+) -> Result<ImportReport> {
+    let Some(file) = report.files.first() else {
+        return Ok(report);
+    };
+    let action = match (file.created, file.updated) {
+        (0, 0) => return Ok(report),
+        (0, _) => "update",
+        _ => "create",
+    };
+    let after = find_record(txn, kind, plan_code, key).await?;
+    let key_text = key
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join("/");
+    let stored_plan = after
+        .as_ref()
+        .and_then(|record| record.get("plan_code"))
+        .and_then(|p| p.as_str());
+    let key_text = match stored_plan {
+        Some(plan) => format!("{plan}/{key_text}"),
+        None => key_text,
+    };
+    let details = serde_json::json!({ "before": before, "after": after });
+    audit::append(
+        txn,
+        AuditEvent::new(&options.actor, action, kind.name(), &key_text, details),
+    )
+    .await?;
+    Ok(report)
 }
 
 /// Imports every contract file found in `dir`, in dependency order, as one transaction.
@@ -266,14 +371,50 @@ async fn import_sources(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     let txn = db::begin_write(db).await?;
-    let mut catalog = Catalog::load(&txn).await?;
+    let result = import_in(&txn, sources, options, progress, true).await;
+    finish(txn, result, options.dry_run).await
+}
+
+/// Commits what an import did, or rolls it back after a dry run or a failure.
+async fn finish(
+    txn: DatabaseTransaction,
+    result: Result<ImportReport>,
+    dry_run: bool,
+) -> Result<ImportReport> {
+    match result {
+        Ok(report) if !dry_run => {
+            txn.commit().await?;
+            Ok(report)
+        }
+        Ok(report) => {
+            txn.rollback().await?;
+            Ok(report)
+        }
+        Err(e) => {
+            txn.rollback().await.ok();
+            Err(e)
+        }
+    }
+}
+
+/// Imports `sources` inside `txn` without ending it: problems in the data make it an
+/// [`Error::Invalid`] listing them all. With `audit_files`, each file adds one entry to the
+/// audit trail (its digest and counts, not one per row).
+async fn import_in(
+    txn: &DatabaseTransaction,
+    sources: Vec<(RecordKind, Source)>,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+    audit_files: bool,
+) -> Result<ImportReport> {
+    let mut catalog = Catalog::load(txn).await?;
     let mut reports = Vec::new();
     let mut problems = Problems::default();
     for (kind, source) in sources {
         let name = source.name.clone();
         progress.file_started(&name, source.total_bytes);
         let result = import_one(
-            &txn,
+            txn,
             &mut catalog,
             kind,
             source,
@@ -283,15 +424,8 @@ async fn import_sources(
         )
         .await;
         progress.file_finished();
-        let report = match result {
-            Ok(report) => report,
-            Err(e) => {
-                txn.rollback().await.ok();
-                return Err(e);
-            }
-        };
-        if problems.is_empty() {
-            // One entry per file, not per row: what was read (its digest) and what it did.
+        let report = result?;
+        if audit_files && problems.is_empty() {
             let details = serde_json::json!({
                 "sha256": report.sha256,
                 "rows": report.rows,
@@ -307,12 +441,11 @@ async fn import_sources(
                 &file_name(&name),
                 details,
             );
-            audit::append(&txn, event).await?;
+            audit::append(txn, event).await?;
         }
         reports.push(report);
     }
     if !problems.is_empty() {
-        txn.rollback().await?;
         let count = problems.count();
         let listed = if problems.unlisted > 0 {
             format!(" (the first {} are listed)", problems.listed.len())
@@ -330,11 +463,6 @@ async fn import_sources(
             ),
             problems.listed,
         ));
-    }
-    if options.dry_run {
-        txn.rollback().await?;
-    } else {
-        txn.commit().await?;
     }
     Ok(ImportReport {
         files: reports,
