@@ -10,13 +10,17 @@ use sea_orm::DatabaseConnection;
 use crate::config::{self, Settings};
 use crate::db;
 use crate::domain::Role;
+use crate::domain::records::guard_formula;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
 use crate::domain::vocabulary::UnknownWord;
 use crate::error::{Error, Result};
 use crate::service::audit::{self, Verification};
 use crate::service::export;
+use crate::service::flags;
 use crate::service::import::{self, ImportOptions, Progress, Source};
+use crate::service::plans::resolve_plan;
 use crate::service::users;
+use std::io::Write;
 
 /// naptrack: track the funding of a national action plan and flag unfunded obligations.
 ///
@@ -193,7 +197,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         command => {
             let settings = Settings::from_figment(&figment)?;
             let db = db::connect_and_migrate(&settings).await?;
-            run_command(&db, command).await
+            run_command(&db, &settings, command).await
         }
     }
 }
@@ -205,14 +209,18 @@ async fn serve(figment: rocket::figment::Figment) -> Result<ExitCode> {
     }
 }
 
-async fn run_command(db: &DatabaseConnection, command: Command) -> Result<ExitCode> {
+async fn run_command(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    command: Command,
+) -> Result<ExitCode> {
     match command {
         Command::Serve => Err(Error::Internal(
             "serve is handled before connecting".to_owned(),
         )),
         Command::Import(args) => import(db, args).await,
         Command::Export(args) => export(db, args).await,
-        Command::Flags(_) => Err(Error::NotAvailableYet("naptrack flags")),
+        Command::Flags(args) => print_flags(db, settings, args).await,
         Command::Report(ReportCommand::Execution(_)) => {
             Err(Error::NotAvailableYet("naptrack report execution"))
         }
@@ -313,6 +321,106 @@ async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A date given on the command line.
+fn parse_date(name: &str, text: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| Error::BadRequest(format!("{name} must be a date YYYY-MM-DD, not \"{text}\"")))
+}
+
+async fn print_flags(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    args: FlagsArgs,
+) -> Result<ExitCode> {
+    let plan = resolve_plan(db, args.plan.as_deref()).await?;
+    let as_of = match &args.as_of {
+        Some(text) => parse_date("--as-of", text)?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let report = flags::flags(db, &plan, as_of, &settings.flags.thresholds()?).await?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            writeln!(out, "{json}")?;
+        }
+        Format::Csv => {
+            let mut writer = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(out);
+            let io = |e: csv::Error| Error::Io(std::io::Error::other(e));
+            writer
+                .write_record([
+                    "rule",
+                    "severity",
+                    "subject_type",
+                    "subject_code",
+                    "subject_title",
+                    "fiscal_year",
+                    "gap",
+                    "currency",
+                    "legal_basis",
+                    "message",
+                ])
+                .map_err(io)?;
+            for flag in &report.flags {
+                let gap = flag.gap.map(|g| g.to_string()).unwrap_or_default();
+                let currency = flag.currency.map(|c| c.to_string()).unwrap_or_default();
+                writer
+                    .write_record([
+                        flag.rule.as_str(),
+                        flag.severity.as_str(),
+                        flag.subject.kind,
+                        &guard_formula(&flag.subject.code),
+                        &guard_formula(&flag.subject.title),
+                        &flag.fiscal_year.to_string(),
+                        &gap,
+                        &currency,
+                        &guard_formula(flag.legal_basis.as_deref().unwrap_or_default()),
+                        &guard_formula(&flag.message),
+                    ])
+                    .map_err(io)?;
+            }
+            writer.flush()?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "Flags of plan {} as of {} (fiscal year {}): {}",
+                report.plan,
+                report.as_of,
+                report.fiscal_year,
+                if report.flags.is_empty() {
+                    "none".to_owned()
+                } else {
+                    report.flags.len().to_string()
+                }
+            )?;
+            for flag in &report.flags {
+                let gap = match (flag.gap, flag.currency) {
+                    (Some(gap), Some(currency)) => format!("  gap {} {currency}", gap.grouped()),
+                    _ => String::new(),
+                };
+                writeln!(out)?;
+                writeln!(
+                    out,
+                    "{:<8}  {:<22}  {} {}{gap}",
+                    flag.severity.as_str().to_uppercase(),
+                    flag.rule.as_str(),
+                    flag.subject.kind.replace('_', " "),
+                    flag.subject.code
+                )?;
+                writeln!(out, "          {}", flag.message)?;
+                if let Some(basis) = &flag.legal_basis {
+                    writeln!(out, "          Legal basis: {basis}")?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How the person at the terminal is named in the audit trail.

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::Serialized;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
 use serde::Deserialize;
+
+use crate::domain::flags::Thresholds;
 
 /// The database used when neither `DATABASE_URL` nor `Rocket.toml` names one: an embedded
 /// SQLite file in the working directory, created when missing.
@@ -24,6 +29,80 @@ pub struct Settings {
     /// The largest pool of database connections; the default suits each backend.
     #[serde(default)]
     pub database_max_connections: Option<u32>,
+    /// The thresholds of the flag rules (`[default.flags]`).
+    #[serde(default)]
+    pub flags: FlagSettings,
+}
+
+/// The flag thresholds as configured; see [`Thresholds`] for their meaning.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FlagSettings {
+    #[serde(default)]
+    pub low_execution_tolerance_points: Option<DecimalSetting>,
+    #[serde(default)]
+    pub inactive_days: Option<i64>,
+    #[serde(default)]
+    pub undisbursed_after_fraction: Option<DecimalSetting>,
+}
+
+/// A decimal setting written as a string (`"0.5"`) or a number (`0.5`, `25`). A number is
+/// read from its shortest text, so `0.5` is exactly one half. (These are shares of time and
+/// points of percentage, never money.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DecimalSetting {
+    Integer(i64),
+    Number(f64),
+    Text(String),
+}
+
+impl DecimalSetting {
+    fn value(&self, name: &str) -> Result<Decimal, crate::error::Error> {
+        let parsed = match self {
+            DecimalSetting::Integer(n) => Ok(Decimal::from(*n)),
+            DecimalSetting::Number(n) => Decimal::from_str(&n.to_string()),
+            DecimalSetting::Text(text) => Decimal::from_str(text.trim()),
+        };
+        parsed.map_err(|_| {
+            crate::error::Error::Config(format!("flags.{name} is not a decimal number"))
+        })
+    }
+}
+
+impl FlagSettings {
+    /// The thresholds, with the contract's defaults for what is not configured.
+    pub fn thresholds(&self) -> Result<Thresholds, crate::error::Error> {
+        let defaults = Thresholds::default();
+        let points = match &self.low_execution_tolerance_points {
+            Some(setting) => setting.value("low_execution_tolerance_points")?,
+            None => defaults.low_execution_tolerance_points,
+        };
+        let fraction = match &self.undisbursed_after_fraction {
+            Some(setting) => setting.value("undisbursed_after_fraction")?,
+            None => defaults.undisbursed_after_fraction,
+        };
+        let days = self.inactive_days.unwrap_or(defaults.inactive_days);
+        if points < Decimal::ZERO || points > Decimal::from(100) {
+            return Err(crate::error::Error::Config(
+                "flags.low_execution_tolerance_points must be from 0 to 100".to_owned(),
+            ));
+        }
+        if fraction < Decimal::ZERO || fraction > Decimal::ONE {
+            return Err(crate::error::Error::Config(
+                "flags.undisbursed_after_fraction must be from 0 to 1".to_owned(),
+            ));
+        }
+        if days < 1 {
+            return Err(crate::error::Error::Config(
+                "flags.inactive_days must be at least 1".to_owned(),
+            ));
+        }
+        Ok(Thresholds {
+            low_execution_tolerance_points: points,
+            inactive_days: days,
+            undisbursed_after_fraction: fraction,
+        })
+    }
 }
 
 fn default_database_url() -> String {
@@ -46,9 +125,12 @@ pub fn figment() -> Figment {
 }
 
 impl Settings {
+    /// The settings, checked: a bad threshold stops the program at start, not at first use.
     pub fn from_figment(figment: &Figment) -> Result<Self, crate::error::Error> {
-        figment
+        let settings: Settings = figment
             .extract()
-            .map_err(|e| crate::error::Error::Config(e.to_string()))
+            .map_err(|e| crate::error::Error::Config(e.to_string()))?;
+        settings.flags.thresholds()?;
+        Ok(settings)
     }
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod disbursements;
+mod flags;
 pub mod openapi;
 mod records;
 mod transfer;
@@ -350,6 +351,7 @@ pub fn stage() -> AdHoc {
                     disbursements::post_reversal,
                     transfer::post_import,
                     transfer::get_export,
+                    flags::get_flags,
                     audit::get_audit,
                     audit::get_audit_verification,
                 ],

@@ -358,6 +358,21 @@ pub fn routes() -> Vec<RouteDoc> {
         },
         RouteDoc {
             method: "get",
+            path: "/api/v1/flags".to_owned(),
+            summary: "The flags of a plan as of a date: unfunded obligations and activities, overspending, low execution, overdue commitments, inactive institutions".to_owned(),
+            access: readers,
+            params: vec![
+                plan_param(),
+                param("as_of", "query", false, json!({"type": "string", "format": "date"}), "The date to evaluate at; today when left out."),
+                param("severity", "query", false, json!({"type": "string", "enum": ["critical", "high", "medium", "low"]}), "Only flags of this severity."),
+                param("rule", "query", false, json!({"type": "string", "enum": crate::domain::flags::Rule::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>()}), "Only flags of this rule."),
+            ],
+            body: Body::None,
+            success: (200, schema_ref("FlagReport")),
+            errors: vec![400, 404, 422],
+        },
+        RouteDoc {
+            method: "get",
             path: "/api/v1/audit".to_owned(),
             summary: "Audit trail entries in sequence order".to_owned(),
             access: Access::Roles(AuditReader::ROLES),
@@ -593,6 +608,34 @@ fn schemas() -> Map<String, Value> {
         }),
     );
     schemas.insert(
+        "FlagReport".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["as_of", "flags"],
+            "properties": {
+                "plan": {"type": "string"},
+                "as_of": {"type": "string", "format": "date"},
+                "fiscal_year": {"type": "integer"},
+                "flags": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["rule", "severity", "subject", "fiscal_year", "message", "legal_basis", "gap"],
+                    "properties": {
+                        "rule": {"type": "string"},
+                        "severity": {"type": "string", "enum": ["critical", "high", "medium", "low"]},
+                        "subject": {"type": "object", "required": ["type", "code"], "properties": {
+                            "type": {"type": "string"}, "code": {"type": "string"}, "title": {"type": "string"}
+                        }},
+                        "fiscal_year": {"type": "integer"},
+                        "message": {"type": "string"},
+                        "legal_basis": {"type": ["string", "null"]},
+                        "gap": {"type": ["string", "null"], "description": "An exact amount, in `currency`."},
+                        "currency": {"type": ["string", "null"]}
+                    }
+                }}
+            }
+        }),
+    );
+    schemas.insert(
         "AuditEntry".to_owned(),
         json!({
             "type": "object",
@@ -634,7 +677,7 @@ pub fn document() -> Value {
         item[route.method] = operation(&route);
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "naptrack API",
             "version": env!("CARGO_PKG_VERSION"),

@@ -1,8 +1,10 @@
 //! Pure types and rules of the domain, with no I/O: currencies, closed vocabularies, fiscal
 //! years. Everything here is unit-tested on its own.
 
+pub mod conversion;
 pub mod currency;
 pub mod fiscal;
+pub mod flags;
 pub mod records;
 pub mod vocabulary;
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod export;
+pub mod flags;
 pub mod idempotency;
 pub mod import;
 pub mod plans;

@@ -8,7 +8,11 @@ use rocket::response::content::RawHtml;
 use rocket::{Request, State, catch, catchers, get, routes};
 use sea_orm::DatabaseConnection;
 
+use crate::config::Settings;
+use crate::domain::flags::Severity;
+use crate::entity::plan;
 use crate::error::{Error, Result};
+use crate::service::flags;
 use crate::service::summary::{self, CurrencyTotals};
 
 const STYLESHEET: &str = include_str!("../../static/app.css");
@@ -22,6 +26,8 @@ struct PlanRow {
     allocated: Vec<String>,
     committed: Vec<String>,
     disbursed: Vec<String>,
+    /// "1 critical, 2 high" as of today, or why flags could not be computed.
+    flags: String,
 }
 
 #[derive(Template)]
@@ -55,13 +61,42 @@ fn render(template: &impl Template) -> Result<RawHtml<String>> {
         .map_err(|e| Error::Internal(format!("template: {e}")))
 }
 
-/// The home page: every plan with its totals.
+/// Flag counts by severity, most severe first: "1 critical, 2 medium", as of today or, for a
+/// plan that has ended, its last day.
+async fn flag_counts(db: &DatabaseConnection, settings: &Settings, plan: &plan::Model) -> String {
+    let today = chrono::Utc::now().date_naive().min(plan.end_date);
+    let report = match settings.flags.thresholds() {
+        Ok(thresholds) => flags::flags(db, plan, today, &thresholds).await,
+        Err(e) => Err(e),
+    };
+    match report {
+        Ok(report) if report.flags.is_empty() => "none".to_owned(),
+        Ok(report) => Severity::ALL
+            .iter()
+            .filter_map(|severity| {
+                let n = report
+                    .flags
+                    .iter()
+                    .filter(|f| f.severity == *severity)
+                    .count();
+                (n > 0).then(|| format!("{n} {severity}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("not available: {}", e.user_message()),
+    }
+}
+
+/// The home page: every plan with its totals and flag counts.
 #[get("/")]
-async fn get_home(db: &State<DatabaseConnection>) -> Result<RawHtml<String>> {
-    let plans = summary::plan_summaries(db)
-        .await?
-        .into_iter()
-        .map(|s| PlanRow {
+async fn get_home(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+) -> Result<RawHtml<String>> {
+    let mut plans = Vec::new();
+    for s in summary::plan_summaries(db).await? {
+        let flags = flag_counts(db, settings, &s.plan).await;
+        plans.push(PlanRow {
             code: s.plan.code.clone(),
             title: s.plan.title.clone(),
             country: s.plan.country.clone(),
@@ -70,8 +105,9 @@ async fn get_home(db: &State<DatabaseConnection>) -> Result<RawHtml<String>> {
             allocated: lines(&s.allocated),
             committed: lines(&s.committed),
             disbursed: lines(&s.disbursed),
-        })
-        .collect();
+            flags,
+        });
+    }
     render(&HomePage { plans })
 }
 

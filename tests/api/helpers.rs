@@ -7,7 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use naptrack::config::Settings;
 use rocket::figment::Figment;
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::http::{ContentType, Header, Method};
+use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
 /// The server that `NAPTRACK_TEST_POSTGRES_URL` names, if any (a URL to any database on it,
@@ -83,6 +84,7 @@ impl TestDb {
             load_samples: false,
             samples_dir: PathBuf::from("samples"),
             database_max_connections: None,
+            flags: Default::default(),
         };
         naptrack::db::connect_and_migrate(&settings)
             .await
@@ -137,7 +139,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        let test_db = TestDb::new().await;
+        Self::spawn_on(TestDb::new().await).await
+    }
+
+    /// The app on `test_db`, which the test may also hand to the real binary (through
+    /// [`TestApp::test_db`]) so that the command line and the server share one database.
+    pub async fn spawn_on(test_db: TestDb) -> TestApp {
         let figment = Figment::from(rocket::Config::figment())
             .merge(("database_url", test_db.url.clone()))
             .merge(("load_samples", false))
@@ -164,6 +171,196 @@ impl TestApp {
     pub async fn get_health(&self) -> LocalResponse<'_> {
         self.get("/api/v1/health").await
     }
+
+    /// The database this app runs on, for the real binary ([`naptrack`]).
+    pub fn test_db(&self) -> &TestDb {
+        &self._test_db
+    }
+
+    /// Imports the sample plan (`samples/`), as the command line would.
+    pub async fn import_samples(&self) {
+        use naptrack::service::import::{ImportOptions, NoProgress, import_dir};
+        import_dir(
+            &self.db,
+            &samples_dir(),
+            &ImportOptions::default(),
+            &NoProgress,
+        )
+        .await
+        .expect("the samples import");
+    }
+
+    /// A new user with `role` and their first API token.
+    pub async fn token_for(&self, email: &str, role: naptrack::domain::Role) -> String {
+        naptrack::service::users::add_user(&self.db, email, role, None, None, "test")
+            .await
+            .expect("the user is created")
+            .1
+    }
+
+    /// Any request, with a bearer token when one is given and a JSON body when one is given.
+    pub fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> LocalRequest<'_> {
+        let mut request = self.client.req(method, uri.to_owned());
+        if let Some(token) = token {
+            request.add_header(Header::new("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            request.add_header(ContentType::JSON);
+            request.set_body(body.to_owned());
+        }
+        request
+    }
+
+    pub async fn get_with(&self, token: Option<&str>, uri: &str) -> LocalResponse<'_> {
+        self.request(Method::Get, uri, token, None).dispatch().await
+    }
+
+    /// `POST /api/v1/disbursements`, not yet sent, with an `Idempotency-Key` when one is
+    /// given: for tests that send several at once.
+    pub fn post_disbursement_request(
+        &self,
+        token: &str,
+        idempotency_key: Option<&str>,
+        body: &str,
+    ) -> LocalRequest<'_> {
+        let mut request = self.request(
+            Method::Post,
+            "/api/v1/disbursements",
+            Some(token),
+            Some(body),
+        );
+        if let Some(key) = idempotency_key {
+            request.add_header(Header::new("Idempotency-Key", key.to_owned()));
+        }
+        request
+    }
+
+    pub async fn post_disbursement(&self, token: &str, body: &str) -> LocalResponse<'_> {
+        self.post_disbursement_request(token, None, body)
+            .dispatch()
+            .await
+    }
+
+    pub async fn post_disbursement_with_key(
+        &self,
+        token: &str,
+        idempotency_key: &str,
+        body: &str,
+    ) -> LocalResponse<'_> {
+        self.post_disbursement_request(token, Some(idempotency_key), body)
+            .dispatch()
+            .await
+    }
+
+    pub async fn get_disbursement(&self, token: &str, reference: &str) -> LocalResponse<'_> {
+        self.get_with(Some(token), &format!("/api/v1/disbursements/{reference}"))
+            .await
+    }
+
+    /// `GET /api/v1/disbursements?QUERY`.
+    pub async fn list_disbursements(&self, token: &str, query: &str) -> LocalResponse<'_> {
+        self.get_with(Some(token), &format!("/api/v1/disbursements?{query}"))
+            .await
+    }
+
+    /// `PUT`, `PATCH` or `DELETE /api/v1/disbursements/{reference}`, which are refused.
+    pub async fn change_disbursement(
+        &self,
+        method: Method,
+        token: &str,
+        reference: &str,
+        body: &str,
+    ) -> LocalResponse<'_> {
+        let uri = format!("/api/v1/disbursements/{reference}");
+        self.request(method, &uri, Some(token), Some(body))
+            .dispatch()
+            .await
+    }
+
+    /// `POST /api/v1/disbursements/{reference}/reversal`, not yet sent.
+    pub fn post_reversal_request(
+        &self,
+        token: &str,
+        reference: &str,
+        body: &str,
+    ) -> LocalRequest<'_> {
+        let uri = format!("/api/v1/disbursements/{reference}/reversal");
+        self.request(Method::Post, &uri, Some(token), Some(body))
+    }
+
+    pub async fn post_reversal(
+        &self,
+        token: &str,
+        reference: &str,
+        body: &str,
+    ) -> LocalResponse<'_> {
+        self.post_reversal_request(token, reference, body)
+            .dispatch()
+            .await
+    }
+
+    /// `PUT /api/v1/{kind}/{key}` with a JSON record.
+    pub async fn put_record(
+        &self,
+        token: &str,
+        kind: &str,
+        key: &str,
+        body: &str,
+    ) -> LocalResponse<'_> {
+        let uri = format!("/api/v1/{kind}/{key}");
+        self.request(Method::Put, &uri, Some(token), Some(body))
+            .dispatch()
+            .await
+    }
+
+    /// `POST /api/v1/import/{entity}?QUERY` with a CSV file as the body, not yet sent.
+    pub fn post_import_request(
+        &self,
+        token: &str,
+        entity: &str,
+        query: &str,
+        csv: &str,
+    ) -> LocalRequest<'_> {
+        let uri = if query.is_empty() {
+            format!("/api/v1/import/{entity}")
+        } else {
+            format!("/api/v1/import/{entity}?{query}")
+        };
+        self.client
+            .post(uri)
+            .header(Header::new("Authorization", format!("Bearer {token}")))
+            .header(ContentType::new("text", "csv"))
+            .body(csv.to_owned())
+    }
+
+    pub async fn post_import(
+        &self,
+        token: &str,
+        entity: &str,
+        query: &str,
+        csv: &str,
+    ) -> LocalResponse<'_> {
+        self.post_import_request(token, entity, query, csv)
+            .dispatch()
+            .await
+    }
+
+    pub async fn get_export(&self, token: &str, entity: &str) -> LocalResponse<'_> {
+        self.get_with(Some(token), &format!("/api/v1/export/{entity}"))
+            .await
+    }
+
+    /// `GET /api/v1/audit?QUERY`.
+    pub async fn get_audit(&self, token: &str, query: &str) -> LocalResponse<'_> {
+        self.get_with(Some(token), &format!("/api/v1/audit?{query}"))
+            .await
+    }
 }
 
 /// Runs the real `naptrack` binary on `db`, in `db`'s temporary folder.
@@ -180,6 +377,31 @@ pub fn naptrack_in(dir: &Path, database_url: &str, args: &[&str]) -> Output {
         .env("ROCKET_LOG_LEVEL", "off")
         .output()
         .expect("the naptrack binary runs")
+}
+
+/// Runs the real `naptrack` binary on `db` with `input` on its standard input.
+pub fn naptrack_with_input(db: &TestDb, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_naptrack"))
+        .args(args)
+        .current_dir(db.dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("ROCKET_PROFILE", "release")
+        .env("ROCKET_LOG_LEVEL", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the naptrack binary starts");
+    child
+        .stdin
+        .take()
+        .expect("a standard input")
+        .write_all(input.as_bytes())
+        .expect("the input is written");
+    child.wait_with_output().expect("the naptrack binary runs")
 }
 
 pub fn stdout(output: &Output) -> String {

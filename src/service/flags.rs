@@ -1,0 +1,391 @@
+//! Gathers the facts the flag rules read, with aggregate queries (the database sums; no
+//! disbursement is loaded one by one), and evaluates the rules of [`crate::domain::flags`].
+//!
+//! Money is compared in the currency it was promised in: an obligation's allocation in the
+//! obligation's currency (the plan's when it names none), a budget line's payments in the
+//! line's currency, a commitment's in the commitment's. Amounts in another currency are
+//! converted by [`RateTable`]: budget lines at the first day of their fiscal year,
+//! disbursements at their own date.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement, Value,
+};
+use serde::Serialize;
+
+use crate::db::exact_sum_sql;
+use crate::domain::conversion::{ConversionError, RateTable};
+use crate::domain::fiscal::FiscalYearStart;
+use crate::domain::flags::{
+    self, ActivityFacts, BudgetLineFacts, CommitmentFacts, Flag, InstitutionFacts, ObligationFacts,
+    PlanFacts, Thresholds,
+};
+use crate::domain::{ActivityStatus, Currency};
+use crate::entity::{exchange_rate, plan};
+use crate::error::{Error, Result};
+use crate::money::Amount;
+
+/// The flags of one plan on one date.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagReport {
+    pub plan: String,
+    pub as_of: NaiveDate,
+    pub fiscal_year: i32,
+    pub flags: Vec<Flag>,
+}
+
+impl From<ConversionError> for Error {
+    fn from(e: ConversionError) -> Self {
+        Error::invalid(e.to_string(), Vec::new())
+    }
+}
+
+/// Every exchange rate, for conversions.
+pub async fn rate_table<C: ConnectionTrait>(db: &C) -> Result<RateTable> {
+    let rates = exchange_rate::Entity::find().all(db).await?;
+    Ok(RateTable::new(
+        rates
+            .into_iter()
+            .map(|r| (r.date, r.currency, r.quote_currency, r.rate)),
+    ))
+}
+
+/// The flags of `plan` as of `as_of`, for the fiscal year that contains that date.
+pub async fn flags(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+    thresholds: &Thresholds,
+) -> Result<FlagReport> {
+    let facts = gather(db, plan, as_of).await?;
+    Ok(FlagReport {
+        plan: plan.code.clone(),
+        as_of,
+        fiscal_year: facts.fiscal_year(),
+        flags: flags::evaluate(&facts, thresholds),
+    })
+}
+
+/// A statement with `$n` placeholders on PostgreSQL and `?` on SQLite.
+struct Sql {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Sql {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    async fn all(self, db: &DatabaseConnection, sql: String) -> Result<Vec<QueryResult>> {
+        Ok(db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                self.values,
+            ))
+            .await?)
+    }
+}
+
+/// Sums of money in one currency, with the day to convert on when it is not the target's.
+struct Part {
+    currency: Currency,
+    value_date: Option<NaiveDate>,
+    total: Amount,
+}
+
+fn read_part(row: &QueryResult) -> Result<Part> {
+    Ok(Part {
+        currency: row.try_get("", "currency")?,
+        value_date: row.try_get("", "value_date")?,
+        total: row.try_get("", "total")?,
+    })
+}
+
+/// The parts converted to `to` (each at its own date, or at `default_date`) and summed.
+fn total_in(
+    rates: &RateTable,
+    parts: &[Part],
+    to: Currency,
+    default_date: NaiveDate,
+) -> Result<Amount> {
+    let mut total = Amount::ZERO;
+    for part in parts {
+        let converted = rates.convert(
+            part.total,
+            part.currency,
+            to,
+            part.value_date.unwrap_or(default_date),
+        )?;
+        total = total
+            .checked_add(converted)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(total)
+}
+
+/// Reads everything the rules need about `plan` on `as_of`.
+pub async fn gather(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+) -> Result<PlanFacts> {
+    let backend = db.get_database_backend();
+    let start = FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
+        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
+    })?;
+    let year = start.year_of(as_of);
+    let (year_start, _) = start.bounds(year).ok_or_else(|| {
+        Error::BadRequest(format!("{as_of} is outside the calendar naptrack handles"))
+    })?;
+    let rates = rate_table(db).await?;
+    let sum = exact_sum_sql("d.amount");
+
+    // Budget lines of the year, and what was paid on each up to the date. Payments in the
+    // line's own currency are summed whole; others are kept apart by date for conversion.
+    let mut q = Sql::new(backend);
+    let sql = format!(
+        "SELECT b.id, b.code, b.amount, b.currency, b.obligation_id, b.activity_id, a.title AS activity_title \
+         FROM budget_lines b JOIN activities a ON a.id = b.activity_id \
+         WHERE b.plan_id = {} AND b.fiscal_year = {}",
+        q.bind(plan.id),
+        q.bind(year)
+    );
+    let line_rows = q.all(db, sql).await?;
+    let mut q = Sql::new(backend);
+    let sql = format!(
+        "SELECT d.budget_line_id AS line_id, d.currency AS currency, \
+         CASE WHEN d.currency = b.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
+         FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
+         WHERE b.plan_id = {} AND b.fiscal_year = {} AND d.date <= {} \
+         GROUP BY d.budget_line_id, d.currency, CASE WHEN d.currency = b.currency THEN NULL ELSE d.date END",
+        q.bind(plan.id),
+        q.bind(year),
+        q.bind(as_of)
+    );
+    let mut paid: HashMap<i32, Vec<Part>> = HashMap::new();
+    for row in q.all(db, sql).await? {
+        paid.entry(row.try_get("", "line_id")?)
+            .or_default()
+            .push(read_part(&row)?);
+    }
+
+    struct Line {
+        obligation_id: Option<i32>,
+        activity_id: i32,
+        facts: BudgetLineFacts,
+    }
+    let mut lines = Vec::with_capacity(line_rows.len());
+    for row in line_rows {
+        let id: i32 = row.try_get("", "id")?;
+        let currency: Currency = row.try_get("", "currency")?;
+        let disbursed = total_in(
+            &rates,
+            paid.get(&id).map_or(&[], Vec::as_slice),
+            currency,
+            as_of,
+        )?;
+        lines.push(Line {
+            obligation_id: row.try_get("", "obligation_id")?,
+            activity_id: row.try_get("", "activity_id")?,
+            facts: BudgetLineFacts {
+                code: row.try_get("", "code")?,
+                activity_title: row.try_get("", "activity_title")?,
+                amount: row.try_get("", "amount")?,
+                currency,
+                disbursed,
+            },
+        });
+    }
+
+    // Obligations, with the positive lines linked to them this year.
+    let mut q = Sql::new(backend);
+    let sql = format!(
+        "SELECT id, code, title, legal_basis, in_force_from, annual_minimum, currency \
+         FROM obligations WHERE plan_id = {}",
+        q.bind(plan.id)
+    );
+    let mut obligations = Vec::new();
+    for row in q.all(db, sql).await? {
+        let id: i32 = row.try_get("", "id")?;
+        let currency: Option<Currency> = row.try_get("", "currency")?;
+        let currency = currency.unwrap_or(plan.currency);
+        let mut allocated = Amount::ZERO;
+        let mut disbursed = Amount::ZERO;
+        for line in lines
+            .iter()
+            .filter(|l| l.obligation_id == Some(id) && l.facts.amount.is_positive())
+        {
+            let add = |total: Amount, amount: Amount| -> Result<Amount> {
+                let converted = rates.convert(amount, line.facts.currency, currency, year_start)?;
+                total
+                    .checked_add(converted)
+                    .map_err(|e| Error::Internal(e.to_string()))
+            };
+            allocated = add(allocated, line.facts.amount)?;
+            disbursed = add(disbursed, line.facts.disbursed)?;
+        }
+        obligations.push(ObligationFacts {
+            code: row.try_get("", "code")?,
+            title: row.try_get("", "title")?,
+            legal_basis: row.try_get("", "legal_basis")?,
+            in_force_from: row.try_get("", "in_force_from")?,
+            annual_minimum: row.try_get("", "annual_minimum")?,
+            currency,
+            allocated,
+            disbursed,
+        });
+    }
+
+    // Activities, with whether a positive line funds them this year.
+    let mut q = Sql::new(backend);
+    let sql = format!(
+        "SELECT a.id, a.code, a.title, a.start_date, a.end_date, a.status, a.lead_institution_id, \
+         i.code AS lead_code, i.name AS lead_name \
+         FROM activities a JOIN institutions i ON i.id = a.lead_institution_id \
+         WHERE a.plan_id = {}",
+        q.bind(plan.id)
+    );
+    let activity_rows = q.all(db, sql).await?;
+    let mut activities = Vec::with_capacity(activity_rows.len());
+    let mut leaders: HashMap<i32, InstitutionFacts> = HashMap::new();
+    for row in &activity_rows {
+        let id: i32 = row.try_get("", "id")?;
+        let status: ActivityStatus = row.try_get("", "status")?;
+        let start_date: NaiveDate = row.try_get("", "start_date")?;
+        let lead_id: i32 = row.try_get("", "lead_institution_id")?;
+        activities.push(ActivityFacts {
+            code: row.try_get("", "code")?,
+            title: row.try_get("", "title")?,
+            lead: row.try_get("", "lead_name")?,
+            start_date,
+            end_date: row.try_get("", "end_date")?,
+            planned_or_ongoing: matches!(status, ActivityStatus::Planned | ActivityStatus::Ongoing),
+            funded: lines
+                .iter()
+                .any(|l| l.activity_id == id && l.facts.amount.is_positive()),
+        });
+        if status == ActivityStatus::Ongoing && start_date <= as_of {
+            let entry = leaders.entry(lead_id).or_insert(InstitutionFacts {
+                code: row.try_get("", "lead_code")?,
+                name: row.try_get("", "lead_name")?,
+                last_disbursement: None,
+                active_since: start_date,
+            });
+            entry.active_since = entry.active_since.min(start_date);
+        }
+    }
+
+    // The last payment of each leading institution: on activities it leads, or to it.
+    if !leaders.is_empty() {
+        let mut q = Sql::new(backend);
+        let (p1, d1, p2, d2) = (
+            q.bind(plan.id),
+            q.bind(as_of),
+            q.bind(plan.id),
+            q.bind(as_of),
+        );
+        let sql = format!(
+            "SELECT a.lead_institution_id AS institution_id, MAX(d.date) AS last_date \
+             FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
+             JOIN activities a ON a.id = b.activity_id \
+             WHERE d.plan_id = {p1} AND d.date <= {d1} AND d.reverses_id IS NULL \
+             GROUP BY a.lead_institution_id \
+             UNION ALL \
+             SELECT d.payee_id AS institution_id, MAX(d.date) AS last_date FROM disbursements d \
+             WHERE d.plan_id = {p2} AND d.date <= {d2} AND d.payee_id IS NOT NULL AND d.reverses_id IS NULL \
+             GROUP BY d.payee_id"
+        );
+        for row in q.all(db, sql).await? {
+            let id: i32 = row.try_get("", "institution_id")?;
+            let last: NaiveDate = row.try_get("", "last_date")?;
+            if let Some(leader) = leaders.get_mut(&id) {
+                leader.last_disbursement =
+                    Some(leader.last_disbursement.map_or(last, |d| d.max(last)));
+            }
+        }
+    }
+    let mut institutions: Vec<InstitutionFacts> = leaders.into_values().collect();
+    institutions.sort_by(|a, b| a.code.cmp(&b.code));
+
+    // Commitments past due, with what was paid since they were made on lines of their
+    // activity funded by their source.
+    let mut q = Sql::new(backend);
+    let sql = format!(
+        "SELECT c.id, c.reference, c.due_date, c.amount, c.currency, f.name AS source_name, a.title AS activity_title \
+         FROM commitments c JOIN funding_sources f ON f.id = c.funding_source_id \
+         JOIN activities a ON a.id = c.activity_id \
+         WHERE c.plan_id = {} AND c.due_date < {}",
+        q.bind(plan.id),
+        q.bind(as_of)
+    );
+    let commitment_rows = q.all(db, sql).await?;
+    let mut commitment_paid: HashMap<i32, Vec<Part>> = HashMap::new();
+    if !commitment_rows.is_empty() {
+        let mut q = Sql::new(backend);
+        let sql = format!(
+            "SELECT c.id AS commitment_id, d.currency AS currency, \
+             CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
+             FROM commitments c \
+             JOIN budget_lines b ON b.activity_id = c.activity_id AND b.funding_source_id = c.funding_source_id \
+             JOIN disbursements d ON d.budget_line_id = b.id \
+             WHERE c.plan_id = {} AND c.due_date < {} AND d.date >= c.date AND d.date <= {} \
+             GROUP BY c.id, d.currency, CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END",
+            q.bind(plan.id),
+            q.bind(as_of),
+            q.bind(as_of)
+        );
+        for row in q.all(db, sql).await? {
+            commitment_paid
+                .entry(row.try_get("", "commitment_id")?)
+                .or_default()
+                .push(read_part(&row)?);
+        }
+    }
+    let mut commitments = Vec::with_capacity(commitment_rows.len());
+    for row in commitment_rows {
+        let id: i32 = row.try_get("", "id")?;
+        let currency: Currency = row.try_get("", "currency")?;
+        let disbursed = total_in(
+            &rates,
+            commitment_paid.get(&id).map_or(&[], Vec::as_slice),
+            currency,
+            as_of,
+        )?;
+        commitments.push(CommitmentFacts {
+            reference: row.try_get("", "reference")?,
+            source: row.try_get("", "source_name")?,
+            activity: row.try_get("", "activity_title")?,
+            due_date: row.try_get("", "due_date")?,
+            amount: row.try_get("", "amount")?,
+            currency,
+            disbursed,
+        });
+    }
+
+    Ok(PlanFacts {
+        plan_code: plan.code.clone(),
+        plan_currency: plan.currency,
+        fiscal_year_start: start,
+        as_of,
+        obligations,
+        activities,
+        budget_lines: lines.into_iter().map(|l| l.facts).collect(),
+        commitments,
+        institutions,
+    })
+}
