@@ -19,6 +19,7 @@ use crate::service::export;
 use crate::service::flags;
 use crate::service::import::{self, ImportOptions, Progress, Source};
 use crate::service::plans::resolve_plan;
+use crate::service::reports;
 use crate::service::users;
 use std::io::Write;
 
@@ -122,6 +123,12 @@ pub struct ExecutionArgs {
     pub from: Option<String>,
     #[arg(long)]
     pub to: Option<String>,
+    /// Only money from this funding source (its code).
+    #[arg(long)]
+    pub funding_source: Option<String>,
+    /// Only money from this donor (an institution code).
+    #[arg(long)]
+    pub donor: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -221,9 +228,7 @@ async fn run_command(
         Command::Import(args) => import(db, args).await,
         Command::Export(args) => export(db, args).await,
         Command::Flags(args) => print_flags(db, settings, args).await,
-        Command::Report(ReportCommand::Execution(_)) => {
-            Err(Error::NotAvailableYet("naptrack report execution"))
-        }
+        Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
         Command::User(command) => user(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
     }
@@ -419,6 +424,39 @@ async fn print_flags(
                 }
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_execution(db: &DatabaseConnection, args: ExecutionArgs) -> Result<ExitCode> {
+    let plan = resolve_plan(db, args.plan.as_deref()).await?;
+    let dimension: reports::Dimension = args.by.parse()?;
+    let filters = reports::Filters {
+        fiscal_year: args.fiscal_year,
+        from: args
+            .from
+            .as_deref()
+            .map(|d| parse_date("--from", d))
+            .transpose()?,
+        to: args
+            .to
+            .as_deref()
+            .map(|d| parse_date("--to", d))
+            .transpose()?,
+        funding_source: args.funding_source,
+        donor: args.donor,
+    };
+    let report = reports::execution(db, &plan, dimension, filters).await?;
+    let out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let mut out = out;
+            writeln!(out, "{json}")?;
+        }
+        Format::Csv => reports::write_csv(&report, out)?,
+        Format::Table => reports::write_table(&report, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

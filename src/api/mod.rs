@@ -7,6 +7,7 @@ mod disbursements;
 mod flags;
 pub mod openapi;
 mod records;
+mod reports;
 mod transfer;
 
 use std::future::Future;
@@ -352,6 +353,7 @@ pub fn stage() -> AdHoc {
                     transfer::post_import,
                     transfer::get_export,
                     flags::get_flags,
+                    reports::get_execution,
                     audit::get_audit,
                     audit::get_audit_verification,
                 ],

@@ -373,6 +373,25 @@ pub fn routes() -> Vec<RouteDoc> {
         },
         RouteDoc {
             method: "get",
+            path: "/api/v1/reports/execution".to_owned(),
+            summary: "Budget execution by a dimension, in the plan's currency: allocated, committed, disbursed, remaining, execution rate, and exact totals".to_owned(),
+            access: readers,
+            params: vec![
+                plan_param(),
+                param("by", "query", true, json!({"type": "string", "enum": crate::service::reports::Dimension::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>()}), "The dimension of the rows."),
+                param("fiscal_year", "query", false, json!({"type": "integer"}), "Only this fiscal year."),
+                param("from", "query", false, json!({"type": "string", "format": "date"}), "Only disbursements on or after this day."),
+                param("to", "query", false, json!({"type": "string", "format": "date"}), "Only disbursements on or before this day."),
+                param("funding_source", "query", false, json!({"type": "string"}), "Only money from this funding source (code)."),
+                param("donor", "query", false, json!({"type": "string"}), "Only money from this donor (institution code)."),
+                param("format", "query", false, json!({"type": "string", "enum": ["json", "csv"], "default": "json"}), "JSON or CSV."),
+            ],
+            body: Body::None,
+            success: (200, schema_ref("ExecutionReport")),
+            errors: vec![400, 404, 422],
+        },
+        RouteDoc {
+            method: "get",
             path: "/api/v1/audit".to_owned(),
             summary: "Audit trail entries in sequence order".to_owned(),
             access: Access::Roles(AuditReader::ROLES),
@@ -632,6 +651,35 @@ fn schemas() -> Map<String, Value> {
                         "currency": {"type": ["string", "null"]}
                     }
                 }}
+            }
+        }),
+    );
+    let money = json!({"type": "string", "description": "An exact amount in the plan's currency."});
+    let rate = json!({"type": ["string", "null"], "description": "Disbursed ÷ allocated, to four decimals."});
+    schemas.insert(
+        "ExecutionReport".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["rows", "totals"],
+            "properties": {
+                "plan": {"type": "string"},
+                "currency": {"type": "string"},
+                "by": {"type": "string"},
+                "filters": {"type": "object"},
+                "rows": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["key", "label", "allocated", "committed", "disbursed", "remaining", "execution_rate"],
+                    "properties": {
+                        "key": {"type": "string"}, "label": {"type": "string"},
+                        "allocated": money, "committed": money, "disbursed": money, "remaining": money,
+                        "execution_rate": rate
+                    }
+                }},
+                "totals": {
+                    "type": "object",
+                    "required": ["allocated", "committed", "disbursed", "remaining", "execution_rate"],
+                    "properties": {"allocated": money, "committed": money, "disbursed": money, "remaining": money, "execution_rate": rate}
+                }
             }
         }),
     );

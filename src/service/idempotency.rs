@@ -70,7 +70,7 @@ fn placeholders(backend: DbBackend, count: usize) -> Vec<String> {
     (1..=count)
         .map(|i| match backend {
             DbBackend::Postgres => format!("${i}"),
-            _ => "?".to_owned(),
+            _ => format!("?{i}"),
         })
         .collect()
 }

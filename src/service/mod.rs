@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod import;
 pub mod plans;
 pub mod records;
+pub mod reports;
 pub mod samples;
 pub mod summary;
 pub mod users;

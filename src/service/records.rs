@@ -183,7 +183,7 @@ impl Query {
             values.push(value);
             match backend {
                 DbBackend::Postgres => format!("${}", values.len()),
-                _ => "?".to_owned(),
+                _ => format!("?{}", values.len()),
             }
         };
         for (column, cell) in &self.filters {

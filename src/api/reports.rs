@@ -1,0 +1,70 @@
+//! `GET /api/v1/reports/execution`: the budget-execution report, as JSON or CSV.
+
+use rocket::http::{ContentType, Status};
+use rocket::response::Responder;
+use rocket::{State, get};
+use sea_orm::DatabaseConnection;
+
+use super::{JsonResponse, QueryParams};
+use crate::auth::Reader;
+use crate::error::{Error, Result};
+use crate::service::plans::resolve_plan;
+use crate::service::reports::{self, Dimension, Filters};
+
+/// JSON, or the CSV file a donor downloads.
+#[derive(Responder)]
+pub enum ReportResponse {
+    Json(JsonResponse),
+    Csv((ContentType, Vec<u8>)),
+}
+
+/// The execution report of `?plan=` by `?by=`, filtered by `fiscal_year`, `from`, `to`
+/// (disbursement dates), `funding_source` and `donor`; `format=json` (default) or `csv`.
+#[get("/reports/execution")]
+pub async fn get_execution(
+    db: &State<DatabaseConnection>,
+    _caller: Reader,
+    mut params: QueryParams,
+) -> Result<ReportResponse> {
+    let plan = params.take("plan");
+    let by: Dimension = params
+        .take("by")
+        .ok_or_else(|| Error::BadRequest("name the dimension with ?by=".to_owned()))?
+        .parse()?;
+    let fiscal_year = params
+        .take("fiscal_year")
+        .map(|y| {
+            y.parse::<i32>()
+                .map_err(|_| Error::BadRequest(format!("fiscal_year must be a year, not \"{y}\"")))
+        })
+        .transpose()?;
+    let filters = Filters {
+        fiscal_year,
+        from: params.take_date("from")?,
+        to: params.take_date("to")?,
+        funding_source: params.take("funding_source"),
+        donor: params.take("donor"),
+    };
+    let format = params.take("format").unwrap_or_else(|| "json".to_owned());
+    params.finish()?;
+    let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
+    let report = reports::execution(db, &plan, by, filters).await?;
+    match format.as_str() {
+        "json" => {
+            let value =
+                serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
+        }
+        "csv" => {
+            let mut bytes = Vec::new();
+            reports::write_csv(&report, &mut bytes)?;
+            Ok(ReportResponse::Csv((
+                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+                bytes,
+            )))
+        }
+        other => Err(Error::BadRequest(format!(
+            "format must be json or csv, not \"{other}\""
+        ))),
+    }
+}

@@ -1,0 +1,634 @@
+//! The budget-execution report: allocated, committed, disbursed, remaining and execution rate
+//! of a plan, by one dimension, in the plan's currency.
+//!
+//! The database aggregates (GROUP BY over the exact integer money columns); no record is
+//! loaded one by one. Conversion follows the contract record by record: each amount in another
+//! currency is converted at the rate of its value date and rounded half-to-even to the plan
+//! currency's minor unit. To do that without loading the records, foreign-currency amounts
+//! are grouped by (row, currency, value date, amount) with a count: every record of such a
+//! group converts to the same rounded amount, which is then multiplied by the count. Amounts
+//! already in the plan's currency are summed as they are. Every total is the exact sum of the
+//! rows shown.
+//!
+//! Value dates: a budget line converts at the first day of its fiscal year, a commitment at its
+//! date, a disbursement at its date. A disbursement counts toward the fiscal year of its budget
+//! line; a commitment toward the fiscal year that contains its date.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement, Value,
+};
+use serde::Serialize;
+
+use crate::domain::Currency;
+use crate::domain::conversion::RateTable;
+use crate::domain::fiscal::FiscalYearStart;
+use crate::domain::records::guard_formula;
+use crate::entity::{activity, funding_source, institution, objective, plan};
+use crate::error::{Error, Result};
+use crate::money::Amount;
+use crate::service::flags::rate_table;
+
+/// What the rows of a report are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dimension {
+    Objective,
+    Activity,
+    FundingSource,
+    Donor,
+    Institution,
+    Category,
+    FiscalYear,
+    Month,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 8] = [
+        Dimension::Objective,
+        Dimension::Activity,
+        Dimension::FundingSource,
+        Dimension::Donor,
+        Dimension::Institution,
+        Dimension::Category,
+        Dimension::FiscalYear,
+        Dimension::Month,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Objective => "objective",
+            Dimension::Activity => "activity",
+            Dimension::FundingSource => "funding-source",
+            Dimension::Donor => "donor",
+            Dimension::Institution => "institution",
+            Dimension::Category => "category",
+            Dimension::FiscalYear => "fiscal-year",
+            Dimension::Month => "month",
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
+                Error::BadRequest(format!(
+                    "\"{text}\" is not a dimension; use one of: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Which records a report covers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Filters {
+    pub fiscal_year: Option<i32>,
+    /// Disbursements dated on or after this day.
+    pub from: Option<NaiveDate>,
+    /// Disbursements dated on or before this day.
+    pub to: Option<NaiveDate>,
+    /// Only money from this funding source (its code).
+    pub funding_source: Option<String>,
+    /// Only money from this donor (an institution code).
+    pub donor: Option<String>,
+}
+
+/// One row: a value of the dimension and its money, in the plan's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    pub key: String,
+    pub label: String,
+    pub allocated: Amount,
+    pub committed: Amount,
+    pub disbursed: Amount,
+    pub remaining: Amount,
+    /// Disbursed ÷ allocated, to four decimals; none when nothing is allocated.
+    pub execution_rate: Option<Decimal>,
+}
+
+/// The totals row: the exact sums of the rows' columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub allocated: Amount,
+    pub committed: Amount,
+    pub disbursed: Amount,
+    pub remaining: Amount,
+    pub execution_rate: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionReport {
+    pub plan: String,
+    pub currency: Currency,
+    pub by: Dimension,
+    pub filters: Filters,
+    pub rows: Vec<ReportRow>,
+    pub totals: Totals,
+}
+
+/// Disbursed ÷ allocated to four decimals, half-to-even; none without an allocation.
+pub fn execution_rate(disbursed: Amount, allocated: Amount) -> Option<Decimal> {
+    allocated.is_positive().then(|| {
+        (disbursed.to_decimal() / allocated.to_decimal())
+            .round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    Allocated,
+    Committed,
+    Disbursed,
+}
+
+/// Builds a statement with placeholders for either backend.
+struct Sql {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => format!("?{}", self.values.len()),
+        }
+    }
+}
+
+/// The SQL expression of the dimension for one measure's records, as text (or NULL when the
+/// measure cannot be split by it).
+fn dimension_sql(backend: DbBackend, dimension: Dimension, measure: Measure) -> &'static str {
+    let month = match (backend, measure) {
+        (_, Measure::Allocated) => "NULL",
+        (DbBackend::Postgres, Measure::Committed) => "to_char(c.date, 'YYYY-MM')",
+        (DbBackend::Postgres, Measure::Disbursed) => "to_char(d.date, 'YYYY-MM')",
+        (_, Measure::Committed) => "substr(c.date, 1, 7)",
+        (_, Measure::Disbursed) => "substr(d.date, 1, 7)",
+    };
+    match (dimension, measure) {
+        (Dimension::Objective, _) => "CAST(a.objective_id AS TEXT)",
+        (Dimension::Activity, _) => "CAST(a.id AS TEXT)",
+        (Dimension::FundingSource, _) => "CAST(f.id AS TEXT)",
+        (Dimension::Donor, _) => "CAST(f.donor_id AS TEXT)",
+        (Dimension::Institution, _) => "CAST(a.lead_institution_id AS TEXT)",
+        (Dimension::Category, Measure::Committed) => "NULL",
+        (Dimension::Category, _) => "b.category",
+        // A commitment's fiscal year follows from its date, which Rust maps to a year.
+        (Dimension::FiscalYear, Measure::Committed) => "NULL",
+        (Dimension::FiscalYear, _) => "CAST(b.fiscal_year AS TEXT)",
+        (Dimension::Month, _) => month,
+    }
+}
+
+/// One aggregate of money: amounts in the plan's currency summed; others by value date and
+/// amount, with their count.
+struct Group {
+    key: Option<String>,
+    currency: Currency,
+    value_date: Option<NaiveDate>,
+    fiscal_year: Option<i32>,
+    amount: Option<Amount>,
+    total: Amount,
+    count: i64,
+}
+
+async fn groups(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    fiscal: FiscalYearStart,
+    dimension: Dimension,
+    measure: Measure,
+    filters: &Filters,
+) -> Result<Vec<Group>> {
+    let backend = db.get_database_backend();
+    let mut q = Sql {
+        backend,
+        values: Vec::new(),
+    };
+    let plan_currency = q.bind(plan.currency.code().to_owned());
+    let dim = dimension_sql(backend, dimension, measure);
+    let (table, from, date_column) = match measure {
+        Measure::Allocated => (
+            "b",
+            "FROM budget_lines b JOIN activities a ON a.id = b.activity_id \
+             JOIN funding_sources f ON f.id = b.funding_source_id",
+            None,
+        ),
+        Measure::Committed => (
+            "c",
+            "FROM commitments c JOIN activities a ON a.id = c.activity_id \
+             JOIN funding_sources f ON f.id = c.funding_source_id",
+            Some("c.date"),
+        ),
+        Measure::Disbursed => (
+            "d",
+            "FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
+             JOIN activities a ON a.id = b.activity_id \
+             JOIN funding_sources f ON f.id = b.funding_source_id",
+            Some("d.date"),
+        ),
+    };
+    let mut conditions = vec![format!("{table}.plan_id = {}", q.bind(plan.id))];
+    if let Some(year) = filters.fiscal_year {
+        match measure {
+            Measure::Committed => {
+                let (first, last) = fiscal.bounds(year).ok_or_else(|| {
+                    Error::BadRequest(format!("fiscal year {year} is out of range"))
+                })?;
+                conditions.push(format!(
+                    "c.date >= {} AND c.date <= {}",
+                    q.bind(first),
+                    q.bind(last)
+                ));
+            }
+            _ => conditions.push(format!("b.fiscal_year = {}", q.bind(year))),
+        }
+    }
+    if measure == Measure::Disbursed {
+        if let Some(from) = filters.from {
+            conditions.push(format!("d.date >= {}", q.bind(from)));
+        }
+        if let Some(to) = filters.to {
+            conditions.push(format!("d.date <= {}", q.bind(to)));
+        }
+    }
+    if let Some(code) = &filters.funding_source {
+        conditions.push(format!("f.code = {}", q.bind(code.clone())));
+    }
+    if let Some(code) = &filters.donor {
+        conditions.push(format!(
+            "f.donor_id IN (SELECT id FROM institutions WHERE code = {})",
+            q.bind(code.clone())
+        ));
+    }
+    let foreign = format!("{table}.currency <> {plan_currency}");
+    let value_date = match date_column {
+        Some(column) if dimension == Dimension::FiscalYear && measure == Measure::Committed => {
+            column.to_owned()
+        }
+        Some(column) => format!("CASE WHEN {foreign} THEN {column} END"),
+        None => "NULL".to_owned(),
+    };
+    let year = match measure {
+        Measure::Committed => "NULL".to_owned(),
+        _ => format!("CASE WHEN {foreign} THEN b.fiscal_year END"),
+    };
+    let amount = format!("CASE WHEN {foreign} THEN {table}.amount END");
+    let sql = format!(
+        "SELECT {dim} AS dim, {table}.currency AS currency, {value_date} AS value_date, \
+         {year} AS fiscal_year, {amount} AS amount, \
+         CAST(SUM({table}.amount) AS BIGINT) AS total, COUNT(*) AS n \
+         {from} WHERE {} \
+         GROUP BY {dim}, {table}.currency, {value_date}, {year}, {amount}",
+        conditions.join(" AND ")
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, q.values))
+        .await?;
+    rows.iter().map(read_group).collect()
+}
+
+fn read_group(row: &QueryResult) -> Result<Group> {
+    Ok(Group {
+        key: row.try_get("", "dim")?,
+        currency: row.try_get("", "currency")?,
+        value_date: row.try_get("", "value_date")?,
+        fiscal_year: row.try_get("", "fiscal_year")?,
+        amount: row.try_get("", "amount")?,
+        total: row.try_get("", "total")?,
+        count: row.try_get("", "n")?,
+    })
+}
+
+/// A group's money in the plan's currency: as it is, or each record converted and rounded.
+fn convert(
+    group: &Group,
+    rates: &RateTable,
+    to: Currency,
+    fiscal: FiscalYearStart,
+) -> Result<Amount> {
+    if group.currency == to {
+        return Ok(group.total);
+    }
+    let date = match (group.value_date, group.fiscal_year) {
+        (Some(date), _) => date,
+        (None, Some(year)) => fiscal
+            .bounds(year)
+            .map(|(first, _)| first)
+            .ok_or_else(|| Error::Internal(format!("fiscal year {year} out of range")))?,
+        (None, None) => {
+            return Err(Error::Internal(
+                "a foreign amount without a value date".to_owned(),
+            ));
+        }
+    };
+    let each = group.amount.unwrap_or(group.total);
+    let converted = rates.convert(each, group.currency, to, date)?;
+    Amount::from_units(converted.units())
+        .to_decimal()
+        .checked_mul(Decimal::from(group.count))
+        .and_then(Amount::from_decimal)
+        .ok_or_else(|| Error::Internal("a converted total overflows".to_owned()))
+}
+
+/// Names of the records the dimension keys refer to.
+async fn labels(
+    db: &DatabaseConnection,
+    dimension: Dimension,
+) -> Result<HashMap<String, (String, String)>> {
+    let map = match dimension {
+        Dimension::Objective => objective::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.to_string(), (o.code, o.title)))
+            .collect(),
+        Dimension::Activity => activity::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.to_string(), (a.code, a.title)))
+            .collect(),
+        Dimension::FundingSource => funding_source::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id.to_string(), (f.code, f.name)))
+            .collect(),
+        Dimension::Donor | Dimension::Institution => institution::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|i| (i.id.to_string(), (i.code, i.name)))
+            .collect(),
+        Dimension::Category | Dimension::FiscalYear | Dimension::Month => HashMap::new(),
+    };
+    Ok(map)
+}
+
+/// The execution report of `plan` by `dimension`.
+///
+/// Invariants: every amount is in the plan's currency; each total is the exact sum of its
+/// column; a rate that a conversion needs and that is missing is an error naming the currency
+/// and date, never a zero.
+pub async fn execution(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    dimension: Dimension,
+    filters: Filters,
+) -> Result<ExecutionReport> {
+    let fiscal = FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
+        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
+    })?;
+    let rates = rate_table(db).await?;
+    let names = labels(db, dimension).await?;
+    // key → (allocated, committed, disbursed); the empty key holds money the dimension
+    // cannot split (commitments have no category; allocations have no month).
+    let mut sums: BTreeMap<String, [Amount; 3]> = BTreeMap::new();
+    for (index, measure) in [Measure::Allocated, Measure::Committed, Measure::Disbursed]
+        .into_iter()
+        .enumerate()
+    {
+        for group in groups(db, plan, fiscal, dimension, measure, &filters).await? {
+            let money = convert(&group, &rates, plan.currency, fiscal)?;
+            let key = match (dimension, measure, group.value_date) {
+                (Dimension::FiscalYear, Measure::Committed, Some(date)) => {
+                    fiscal.year_of(date).to_string()
+                }
+                _ => group.key.clone().unwrap_or_default(),
+            };
+            let entry = sums.entry(key).or_insert([Amount::ZERO; 3]);
+            entry[index] = entry[index]
+                .checked_add(money)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        }
+    }
+    let mut rows: Vec<ReportRow> = sums
+        .into_iter()
+        .map(|(key, [allocated, committed, disbursed])| {
+            let (key, label) = match names.get(&key) {
+                Some((code, name)) => (code.clone(), name.clone()),
+                None if key.is_empty() => (String::new(), unsplit_label(dimension)),
+                None => (key.clone(), key),
+            };
+            let remaining = allocated
+                .checked_sub(disbursed)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(ReportRow {
+                key,
+                label,
+                allocated,
+                committed,
+                disbursed,
+                remaining,
+                execution_rate: execution_rate(disbursed, allocated),
+            })
+        })
+        .collect::<Result<_>>()?;
+    // Codes in byte order, the row without a key last.
+    rows.sort_by(|a, b| (a.key.is_empty(), &a.key).cmp(&(b.key.is_empty(), &b.key)));
+    let total = |column: fn(&ReportRow) -> Amount| {
+        Amount::checked_sum(rows.iter().map(column)).map_err(|e| Error::Internal(e.to_string()))
+    };
+    let (allocated, committed, disbursed) = (
+        total(|r| r.allocated)?,
+        total(|r| r.committed)?,
+        total(|r| r.disbursed)?,
+    );
+    let totals = Totals {
+        allocated,
+        committed,
+        disbursed,
+        remaining: total(|r| r.remaining)?,
+        execution_rate: execution_rate(disbursed, allocated),
+    };
+    Ok(ExecutionReport {
+        plan: plan.code.clone(),
+        currency: plan.currency,
+        by: dimension,
+        filters,
+        rows,
+        totals,
+    })
+}
+
+/// The report as CSV: one row per value of the dimension, then a `TOTAL` row.
+pub fn write_csv<W: std::io::Write>(report: &ExecutionReport, out: W) -> Result<()> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    let io = |e: csv::Error| Error::Io(std::io::Error::other(e));
+    let rate = |r: Option<Decimal>| r.map(|r| r.to_string()).unwrap_or_default();
+    writer
+        .write_record([
+            "key",
+            "label",
+            "allocated",
+            "committed",
+            "disbursed",
+            "remaining",
+            "execution_rate",
+        ])
+        .map_err(io)?;
+    for row in &report.rows {
+        writer
+            .write_record([
+                guard_formula(&row.key).as_ref(),
+                guard_formula(&row.label).as_ref(),
+                &row.allocated.to_string(),
+                &row.committed.to_string(),
+                &row.disbursed.to_string(),
+                &row.remaining.to_string(),
+                &rate(row.execution_rate),
+            ])
+            .map_err(io)?;
+    }
+    let t = &report.totals;
+    writer
+        .write_record([
+            "TOTAL",
+            "Total",
+            &t.allocated.to_string(),
+            &t.committed.to_string(),
+            &t.disbursed.to_string(),
+            &t.remaining.to_string(),
+            &rate(t.execution_rate),
+        ])
+        .map_err(io)?;
+    writer.flush()?;
+    Ok(())
+}
+
+/// The report as an aligned text table for a terminal, with thousands separators.
+pub fn write_table<W: std::io::Write>(report: &ExecutionReport, mut out: W) -> Result<()> {
+    let percent = |r: Option<Decimal>| {
+        r.map(|r| format!("{}%", (r * Decimal::from(100)).round_dp(1)))
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    let mut lines: Vec<[String; 7]> = report
+        .rows
+        .iter()
+        .map(|row| {
+            [
+                row.key.clone(),
+                row.label.chars().take(48).collect(),
+                row.allocated.grouped(),
+                row.committed.grouped(),
+                row.disbursed.grouped(),
+                row.remaining.grouped(),
+                percent(row.execution_rate),
+            ]
+        })
+        .collect();
+    let t = &report.totals;
+    lines.push([
+        "TOTAL".to_owned(),
+        String::new(),
+        t.allocated.grouped(),
+        t.committed.grouped(),
+        t.disbursed.grouped(),
+        t.remaining.grouped(),
+        percent(t.execution_rate),
+    ]);
+    let header = [
+        "key",
+        "label",
+        "allocated",
+        "committed",
+        "disbursed",
+        "remaining",
+        "rate",
+    ]
+    .map(str::to_owned);
+    let widths: Vec<usize> = (0..7)
+        .map(|i| {
+            lines
+                .iter()
+                .chain([&header])
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    writeln!(
+        out,
+        "Budget execution of plan {} by {}, in {}",
+        report.plan, report.by, report.currency
+    )?;
+    for (n, line) in [&header].into_iter().chain(lines.iter()).enumerate() {
+        if n == lines.len() {
+            writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 12))?;
+        }
+        writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {:>w6$}",
+            line[0],
+            line[1],
+            line[2],
+            line[3],
+            line[4],
+            line[5],
+            line[6],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+            w5 = widths[5],
+            w6 = widths[6]
+        )?;
+    }
+    Ok(())
+}
+
+fn unsplit_label(dimension: Dimension) -> String {
+    match dimension {
+        Dimension::Category => "Commitments (they have no category)".to_owned(),
+        Dimension::Month => "Allocations (budget lines have no month)".to_owned(),
+        Dimension::Donor => "No donor (state budget and own funds)".to_owned(),
+        _ => "(none)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_parses_from_its_name() {
+        for dimension in Dimension::ALL {
+            assert_eq!(
+                dimension.as_str().parse::<Dimension>().ok(),
+                Some(dimension)
+            );
+        }
+        assert!("pillar".parse::<Dimension>().is_err());
+    }
+
+    #[test]
+    fn the_execution_rate_is_rounded_to_four_decimals_and_absent_without_allocation() {
+        let a = |t: &str| Amount::parse(t).unwrap();
+        assert_eq!(execution_rate(a("1"), a("3")), Some(Decimal::new(3333, 4)));
+        assert_eq!(execution_rate(a("2"), a("3")), Some(Decimal::new(6667, 4)));
+        assert_eq!(execution_rate(a("5"), a("0")), None);
+    }
+}
