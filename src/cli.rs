@@ -20,6 +20,7 @@ use crate::service::flags;
 use crate::service::import::{self, ImportOptions, Progress, Source};
 use crate::service::plans::resolve_plan;
 use crate::service::reports;
+use crate::service::statements;
 use crate::service::users;
 use std::io::Write;
 
@@ -108,6 +109,29 @@ pub struct FlagsArgs {
 pub enum ReportCommand {
     /// Budget execution: allocated, committed, disbursed, remaining and execution rate.
     Execution(ExecutionArgs),
+    /// A donor's (or funding source's) money from commitment to disbursement.
+    Donor(DonorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DonorArgs {
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// The donor's institution code.
+    #[arg(
+        long,
+        conflicts_with = "funding_source",
+        required_unless_present = "funding_source"
+    )]
+    pub donor: Option<String>,
+    /// A funding source's code, instead of a donor.
+    #[arg(long)]
+    pub funding_source: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// With --format csv, which table to write: activity, fiscal-year or disbursements.
+    #[arg(long, default_value = "activity")]
+    pub part: String,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +253,7 @@ async fn run_command(
         Command::Export(args) => export(db, args).await,
         Command::Flags(args) => print_flags(db, settings, args).await,
         Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
+        Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
         Command::User(command) => user(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
     }
@@ -457,6 +482,61 @@ async fn print_execution(db: &DatabaseConnection, args: ExecutionArgs) -> Result
         }
         Format::Csv => reports::write_csv(&report, out)?,
         Format::Table => reports::write_table(&report, out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_donor_statement(db: &DatabaseConnection, args: DonorArgs) -> Result<ExitCode> {
+    let plan = resolve_plan(db, args.plan.as_deref()).await?;
+    let giver = match (args.donor, args.funding_source) {
+        (Some(donor), _) => statements::Giver::Donor(donor),
+        (None, Some(source)) => statements::Giver::FundingSource(source),
+        (None, None) => {
+            return Err(Error::BadRequest(
+                "name --donor or --funding-source".to_owned(),
+            ));
+        }
+    };
+    let part: statements::Part = args.part.parse()?;
+    let statement = statements::donor_statement(db, &plan, giver).await?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&statement)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            writeln!(out, "{json}")?;
+        }
+        Format::Csv => statements::write_csv(&statement, part, out)?,
+        Format::Table => {
+            reports::write_table(&statement.by_activity, &mut out)?;
+            writeln!(out)?;
+            reports::write_table(&statement.by_fiscal_year, &mut out)?;
+            writeln!(out)?;
+            writeln!(out, "Disbursements ({}):", statement.disbursements.len())?;
+            for p in &statement.disbursements {
+                writeln!(
+                    out,
+                    "{}  {:<16}  {:<14}  {:>16} {}  {:>16} {}{}",
+                    p.date,
+                    p.reference,
+                    p.activity_code,
+                    p.amount.grouped(),
+                    p.currency,
+                    p.plan_amount.grouped(),
+                    statement.currency,
+                    p.reverses
+                        .as_ref()
+                        .map(|r| format!("  reverses {r}"))
+                        .unwrap_or_default()
+                )?;
+            }
+            writeln!(
+                out,
+                "Total disbursed: {} {}",
+                statement.disbursed.grouped(),
+                statement.currency
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -354,6 +354,7 @@ pub fn stage() -> AdHoc {
                     transfer::get_export,
                     flags::get_flags,
                     reports::get_execution,
+                    reports::get_donor_statement,
                     audit::get_audit,
                     audit::get_audit_verification,
                 ],

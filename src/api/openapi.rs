@@ -392,6 +392,27 @@ pub fn routes() -> Vec<RouteDoc> {
         },
         RouteDoc {
             method: "get",
+            path: "/api/v1/reports/donor".to_owned(),
+            summary: "A donor's or funding source's money from commitment to disbursement: by activity, by fiscal year, and every payment".to_owned(),
+            access: readers,
+            params: vec![
+                plan_param(),
+                param("donor", "query", false, json!({"type": "string"}), "The donor's institution code (or give funding_source)."),
+                param("funding_source", "query", false, json!({"type": "string"}), "A funding source's code (or give donor)."),
+                param("format", "query", false, json!({"type": "string", "enum": ["json", "csv"], "default": "json"}), "JSON or CSV."),
+                param("part", "query", false, json!({"type": "string", "enum": ["activity", "fiscal-year", "disbursements"], "default": "activity"}), "With CSV, which table."),
+            ],
+            body: Body::None,
+            success: (200, json!({"type": "object", "required": ["by_activity", "by_fiscal_year", "disbursements"], "properties": {
+                "plan": {"type": "string"}, "currency": {"type": "string"}, "giver": {"type": "object"},
+                "by_activity": schema_ref("ExecutionReport"), "by_fiscal_year": schema_ref("ExecutionReport"),
+                "disbursements": {"type": "array", "items": {"type": "object"}},
+                "disbursed": {"type": "string"}
+            }})),
+            errors: vec![400, 404, 422],
+        },
+        RouteDoc {
+            method: "get",
             path: "/api/v1/audit".to_owned(),
             summary: "Audit trail entries in sequence order".to_owned(),
             access: Access::Roles(AuditReader::ROLES),

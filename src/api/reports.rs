@@ -10,6 +10,7 @@ use crate::auth::Reader;
 use crate::error::{Error, Result};
 use crate::service::plans::resolve_plan;
 use crate::service::reports::{self, Dimension, Filters};
+use crate::service::statements::{self, Giver, Part};
 
 /// JSON, or the CSV file a donor downloads.
 #[derive(Responder)]
@@ -58,6 +59,53 @@ pub async fn get_execution(
         "csv" => {
             let mut bytes = Vec::new();
             reports::write_csv(&report, &mut bytes)?;
+            Ok(ReportResponse::Csv((
+                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+                bytes,
+            )))
+        }
+        other => Err(Error::BadRequest(format!(
+            "format must be json or csv, not \"{other}\""
+        ))),
+    }
+}
+
+/// `GET /api/v1/reports/donor?donor=CODE` (or `funding_source=CODE`): the donor statement,
+/// as JSON, or one `part` of it (activity, fiscal-year, disbursements) as CSV.
+#[get("/reports/donor")]
+pub async fn get_donor_statement(
+    db: &State<DatabaseConnection>,
+    _caller: Reader,
+    mut params: QueryParams,
+) -> Result<ReportResponse> {
+    let plan = params.take("plan");
+    let giver = match (params.take("donor"), params.take("funding_source")) {
+        (Some(donor), None) => Giver::Donor(donor),
+        (None, Some(source)) => Giver::FundingSource(source),
+        _ => {
+            return Err(Error::BadRequest(
+                "name exactly one of ?donor= or ?funding_source=".to_owned(),
+            ));
+        }
+    };
+    let format = params.take("format").unwrap_or_else(|| "json".to_owned());
+    let part: Part = params
+        .take("part")
+        .as_deref()
+        .unwrap_or("activity")
+        .parse()?;
+    params.finish()?;
+    let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
+    let statement = statements::donor_statement(db, &plan, giver).await?;
+    match format.as_str() {
+        "json" => {
+            let value =
+                serde_json::to_value(&statement).map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
+        }
+        "csv" => {
+            let mut bytes = Vec::new();
+            statements::write_csv(&statement, part, &mut bytes)?;
             Ok(ReportResponse::Csv((
                 ContentType::new("text", "csv").with_params(("charset", "utf-8")),
                 bytes,

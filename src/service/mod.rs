@@ -10,5 +10,6 @@ pub mod plans;
 pub mod records;
 pub mod reports;
 pub mod samples;
+pub mod statements;
 pub mod summary;
 pub mod users;

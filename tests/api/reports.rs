@@ -527,3 +527,67 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn a_donor_statement_follows_the_money_from_commitment_to_payment() {
+    use naptrack::service::statements::{Giver, donor_statement};
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    import_samples(&db).await;
+    let plan = resolve_plan(&db, None).await.unwrap();
+
+    let statement = donor_statement(&db, &plan, Giver::Donor("PGATO".into()))
+        .await
+        .unwrap();
+
+    assert!(!statement.disbursements.is_empty());
+    assert!(
+        statement
+            .disbursements
+            .iter()
+            .all(|p| p.funding_source_code.starts_with("PG-"))
+    );
+    assert_eq!(statement.disbursed, statement.by_activity.totals.disbursed);
+    assert_eq!(
+        statement.by_activity.totals.disbursed,
+        statement.by_fiscal_year.totals.disbursed
+    );
+    assert_eq!(
+        statement.by_activity.totals.committed,
+        statement.by_fiscal_year.totals.committed
+    );
+    assert!(statement.by_activity.totals.committed.is_positive());
+    let unknown = donor_statement(&db, &plan, Giver::FundingSource("NOPE".into())).await;
+    assert!(matches!(unknown, Err(naptrack::Error::NotFound(_))));
+}
+
+#[tokio::test]
+async fn the_cli_writes_each_part_of_a_donor_statement_as_csv() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    import_samples(&db).await;
+
+    for (part, header) in [
+        (
+            "activity",
+            "key,label,allocated,committed,disbursed,remaining,execution_rate",
+        ),
+        (
+            "fiscal-year",
+            "key,label,allocated,committed,disbursed,remaining,execution_rate",
+        ),
+        (
+            "disbursements",
+            "reference,date,budget_line_code,activity_code,funding_source_code,amount,currency,amount_eur,reverses,description",
+        ),
+    ] {
+        let output = naptrack(
+            &test_db,
+            &[
+                "report", "donor", "--donor", "EUROL", "--format", "csv", "--part", part,
+            ],
+        );
+        assert!(output.status.success(), "{part}");
+        assert_eq!(stdout(&output).lines().next(), Some(header));
+    }
+}

@@ -1,0 +1,240 @@
+//! The donor statement: what one donor (or one funding source) committed, what was allocated
+//! from its money and what was paid out, by activity and by fiscal year, with the list of the
+//! disbursements themselves, all in the plan's currency by the report rules of
+//! [`crate::service::reports`].
+
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, StreamTrait, Value};
+use serde::Serialize;
+
+use crate::domain::Currency;
+use crate::domain::records::guard_formula;
+use crate::entity::plan;
+use crate::error::{Error, Result};
+use crate::money::Amount;
+use crate::service::flags::rate_table;
+use crate::service::reports::{self, Dimension, ExecutionReport, Filters};
+
+/// Whose money the statement follows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Giver {
+    Donor(String),
+    FundingSource(String),
+}
+
+/// One payment made from the giver's money.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentLine {
+    pub reference: String,
+    pub date: NaiveDate,
+    pub budget_line_code: String,
+    pub activity_code: String,
+    pub funding_source_code: String,
+    pub amount: Amount,
+    pub currency: Currency,
+    /// The amount in the plan's currency, converted at the rate of its date.
+    pub plan_amount: Amount,
+    pub reverses: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DonorStatement {
+    pub plan: String,
+    pub currency: Currency,
+    pub giver: Giver,
+    pub by_activity: ExecutionReport,
+    pub by_fiscal_year: ExecutionReport,
+    pub disbursements: Vec<PaymentLine>,
+    /// The sum of `plan_amount` over the disbursements: equal to the disbursed totals.
+    pub disbursed: Amount,
+}
+
+/// The statement of `giver`'s money in `plan`. An unknown donor or funding source is an error,
+/// not an empty statement.
+pub async fn donor_statement(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    giver: Giver,
+) -> Result<DonorStatement> {
+    let backend = db.get_database_backend();
+    let (table, code) = match &giver {
+        Giver::Donor(code) => ("institutions", code),
+        Giver::FundingSource(code) => ("funding_sources", code),
+    };
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?1"
+    };
+    let exists = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table} WHERE code = {placeholder}"),
+            [Value::from(code.clone())],
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if exists == 0 {
+        let what = if table == "institutions" {
+            "donor"
+        } else {
+            "funding source"
+        };
+        return Err(Error::NotFound(format!(
+            "there is no {what} with code \"{code}\""
+        )));
+    }
+    let filters = match &giver {
+        Giver::Donor(code) => Filters {
+            donor: Some(code.clone()),
+            ..Filters::default()
+        },
+        Giver::FundingSource(code) => Filters {
+            funding_source: Some(code.clone()),
+            ..Filters::default()
+        },
+    };
+    let by_activity = reports::execution(db, plan, Dimension::Activity, filters.clone()).await?;
+    let by_fiscal_year = reports::execution(db, plan, Dimension::FiscalYear, filters).await?;
+    let disbursements = payments(db, plan, &giver).await?;
+    let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(DonorStatement {
+        plan: plan.code.clone(),
+        currency: plan.currency,
+        giver,
+        by_activity,
+        by_fiscal_year,
+        disbursements,
+        disbursed,
+    })
+}
+
+async fn payments(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    giver: &Giver,
+) -> Result<Vec<PaymentLine>> {
+    let backend = db.get_database_backend();
+    let (p1, p2) = if backend == DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?1", "?2")
+    };
+    let condition = match giver {
+        Giver::Donor(_) => format!("f.donor_id IN (SELECT id FROM institutions WHERE code = {p2})"),
+        Giver::FundingSource(_) => format!("f.code = {p2}"),
+    };
+    let code = match giver {
+        Giver::Donor(code) | Giver::FundingSource(code) => code.clone(),
+    };
+    let sql = format!(
+        "SELECT d.reference, d.date, b.code AS budget_line_code, a.code AS activity_code, \
+         f.code AS funding_source_code, d.amount, d.currency, r.reference AS reverses, d.description \
+         FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
+         JOIN activities a ON a.id = b.activity_id JOIN funding_sources f ON f.id = b.funding_source_id \
+         LEFT JOIN disbursements r ON r.id = d.reverses_id \
+         WHERE d.plan_id = {p1} AND {condition} ORDER BY d.date, d.id"
+    );
+    let rates = rate_table(db).await?;
+    let mut rows = db
+        .stream_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(plan.id), Value::from(code)],
+        ))
+        .await?;
+    let mut lines = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        let amount: Amount = row.try_get("", "amount")?;
+        let currency: Currency = row.try_get("", "currency")?;
+        let date: NaiveDate = row.try_get("", "date")?;
+        lines.push(PaymentLine {
+            reference: row.try_get("", "reference")?,
+            date,
+            budget_line_code: row.try_get("", "budget_line_code")?,
+            activity_code: row.try_get("", "activity_code")?,
+            funding_source_code: row.try_get("", "funding_source_code")?,
+            amount,
+            currency,
+            plan_amount: rates.convert(amount, currency, plan.currency, date)?,
+            reverses: row.try_get("", "reverses")?,
+            description: row.try_get("", "description")?,
+        });
+    }
+    Ok(lines)
+}
+
+/// Which part of the statement a CSV file holds (a CSV file holds one table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Activity,
+    FiscalYear,
+    Disbursements,
+}
+
+impl std::str::FromStr for Part {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "activity" => Ok(Part::Activity),
+            "fiscal-year" => Ok(Part::FiscalYear),
+            "disbursements" => Ok(Part::Disbursements),
+            other => Err(Error::BadRequest(format!(
+                "\"{other}\" is not a part of the statement; use activity, fiscal-year or disbursements"
+            ))),
+        }
+    }
+}
+
+/// One part of the statement as CSV.
+pub fn write_csv<W: std::io::Write>(statement: &DonorStatement, part: Part, out: W) -> Result<()> {
+    match part {
+        Part::Activity => reports::write_csv(&statement.by_activity, out),
+        Part::FiscalYear => reports::write_csv(&statement.by_fiscal_year, out),
+        Part::Disbursements => {
+            let mut writer = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(out);
+            let io = |e: csv::Error| Error::Io(std::io::Error::other(e));
+            let plan_column = format!("amount_{}", statement.currency.code().to_lowercase());
+            writer
+                .write_record([
+                    "reference",
+                    "date",
+                    "budget_line_code",
+                    "activity_code",
+                    "funding_source_code",
+                    "amount",
+                    "currency",
+                    plan_column.as_str(),
+                    "reverses",
+                    "description",
+                ])
+                .map_err(io)?;
+            for p in &statement.disbursements {
+                writer
+                    .write_record([
+                        guard_formula(&p.reference).as_ref(),
+                        &p.date.to_string(),
+                        guard_formula(&p.budget_line_code).as_ref(),
+                        guard_formula(&p.activity_code).as_ref(),
+                        guard_formula(&p.funding_source_code).as_ref(),
+                        &p.amount.to_string(),
+                        p.currency.code(),
+                        &p.plan_amount.to_string(),
+                        guard_formula(p.reverses.as_deref().unwrap_or_default()).as_ref(),
+                        guard_formula(p.description.as_deref().unwrap_or_default()).as_ref(),
+                    ])
+                    .map_err(io)?;
+            }
+            writer.flush()?;
+            Ok(())
+        }
+    }
+}
