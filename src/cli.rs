@@ -310,6 +310,9 @@ async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
 }
 
 async fn export(db: &DatabaseConnection, args: ExportArgs) -> Result<ExitCode> {
+    if args.entity == "iati" {
+        return Err(Error::NotAvailableYet("naptrack export iati"));
+    }
     let kind: RecordKind = args
         .entity
         .parse()
