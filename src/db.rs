@@ -112,6 +112,36 @@ pub fn exact_sum_sql(column: &str) -> String {
     format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)")
 }
 
+/// Values bound to a statement being written, with the placeholder syntax of the backend:
+/// `$1, $2…` on PostgreSQL, `?1, ?2…` on SQLite. Numbered placeholders let one value be used
+/// at several places of the SQL.
+pub struct Binds {
+    backend: DbBackend,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Binds {
+    pub fn new(backend: DbBackend) -> Self {
+        Binds {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds `value` and returns its placeholder.
+    pub fn bind(&mut self, value: impl Into<sea_orm::Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => format!("?{}", self.values.len()),
+        }
+    }
+
+    pub fn statement(self, sql: String) -> sea_orm::Statement {
+        sea_orm::Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
 /// Answers whether the database responds, for the health check.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), Error> {
     db.execute_unprepared("SELECT 1")

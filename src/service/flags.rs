@@ -10,12 +10,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryResult};
 use serde::Serialize;
 
-use crate::db::exact_sum_sql;
+use crate::db::{Binds, exact_sum_sql};
 use crate::domain::conversion::{ConversionError, RateTable};
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{
@@ -68,37 +66,9 @@ pub async fn flags(
     })
 }
 
-/// A statement with `$n` placeholders on PostgreSQL and `?` on SQLite.
-struct Sql {
-    backend: DbBackend,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Sql {
-            backend,
-            values: Vec::new(),
-        }
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => format!("?{}", self.values.len()),
-        }
-    }
-
-    async fn all(self, db: &DatabaseConnection, sql: String) -> Result<Vec<QueryResult>> {
-        Ok(db
-            .query_all_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.values,
-            ))
-            .await?)
-    }
+/// Runs a statement built with [`Binds`].
+async fn all(db: &DatabaseConnection, binds: Binds, sql: String) -> Result<Vec<QueryResult>> {
+    Ok(db.query_all_raw(binds.statement(sql)).await?)
 }
 
 /// Sums of money in one currency, with the day to convert on when it is not the target's.
@@ -157,7 +127,7 @@ pub async fn gather(
 
     // Budget lines of the year, and what was paid on each up to the date. Payments in the
     // line's own currency are summed whole; others are kept apart by date for conversion.
-    let mut q = Sql::new(backend);
+    let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT b.id, b.code, b.amount, b.currency, b.obligation_id, b.activity_id, a.title AS activity_title \
          FROM budget_lines b JOIN activities a ON a.id = b.activity_id \
@@ -165,8 +135,8 @@ pub async fn gather(
         q.bind(plan.id),
         q.bind(year)
     );
-    let line_rows = q.all(db, sql).await?;
-    let mut q = Sql::new(backend);
+    let line_rows = all(db, q, sql).await?;
+    let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT d.budget_line_id AS line_id, d.currency AS currency, \
          CASE WHEN d.currency = b.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
@@ -178,7 +148,7 @@ pub async fn gather(
         q.bind(as_of)
     );
     let mut paid: HashMap<i32, Vec<Part>> = HashMap::new();
-    for row in q.all(db, sql).await? {
+    for row in all(db, q, sql).await? {
         paid.entry(row.try_get("", "line_id")?)
             .or_default()
             .push(read_part(&row)?);
@@ -213,14 +183,14 @@ pub async fn gather(
     }
 
     // Obligations, with the positive lines linked to them this year.
-    let mut q = Sql::new(backend);
+    let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT id, code, title, legal_basis, in_force_from, annual_minimum, currency \
          FROM obligations WHERE plan_id = {}",
         q.bind(plan.id)
     );
     let mut obligations = Vec::new();
-    for row in q.all(db, sql).await? {
+    for row in all(db, q, sql).await? {
         let id: i32 = row.try_get("", "id")?;
         let currency: Option<Currency> = row.try_get("", "currency")?;
         let currency = currency.unwrap_or(plan.currency);
@@ -252,7 +222,7 @@ pub async fn gather(
     }
 
     // Activities, with whether a positive line funds them this year.
-    let mut q = Sql::new(backend);
+    let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT a.id, a.code, a.title, a.start_date, a.end_date, a.status, a.lead_institution_id, \
          i.code AS lead_code, i.name AS lead_name \
@@ -260,7 +230,7 @@ pub async fn gather(
          WHERE a.plan_id = {}",
         q.bind(plan.id)
     );
-    let activity_rows = q.all(db, sql).await?;
+    let activity_rows = all(db, q, sql).await?;
     let mut activities = Vec::with_capacity(activity_rows.len());
     let mut leaders: HashMap<i32, InstitutionFacts> = HashMap::new();
     for row in &activity_rows {
@@ -292,7 +262,7 @@ pub async fn gather(
 
     // The last payment of each leading institution: on activities it leads, or to it.
     if !leaders.is_empty() {
-        let mut q = Sql::new(backend);
+        let mut q = Binds::new(backend);
         let (p1, d1, p2, d2) = (
             q.bind(plan.id),
             q.bind(as_of),
@@ -310,7 +280,7 @@ pub async fn gather(
              WHERE d.plan_id = {p2} AND d.date <= {d2} AND d.payee_id IS NOT NULL AND d.reverses_id IS NULL \
              GROUP BY d.payee_id"
         );
-        for row in q.all(db, sql).await? {
+        for row in all(db, q, sql).await? {
             let id: i32 = row.try_get("", "institution_id")?;
             let last: NaiveDate = row.try_get("", "last_date")?;
             if let Some(leader) = leaders.get_mut(&id) {
@@ -324,7 +294,7 @@ pub async fn gather(
 
     // Commitments past due, with what was paid since they were made on lines of their
     // activity funded by their source.
-    let mut q = Sql::new(backend);
+    let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT c.id, c.reference, c.due_date, c.amount, c.currency, f.name AS source_name, a.title AS activity_title \
          FROM commitments c JOIN funding_sources f ON f.id = c.funding_source_id \
@@ -333,10 +303,10 @@ pub async fn gather(
         q.bind(plan.id),
         q.bind(as_of)
     );
-    let commitment_rows = q.all(db, sql).await?;
+    let commitment_rows = all(db, q, sql).await?;
     let mut commitment_paid: HashMap<i32, Vec<Part>> = HashMap::new();
     if !commitment_rows.is_empty() {
-        let mut q = Sql::new(backend);
+        let mut q = Binds::new(backend);
         let sql = format!(
             "SELECT c.id AS commitment_id, d.currency AS currency, \
              CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
@@ -349,7 +319,7 @@ pub async fn gather(
             q.bind(as_of),
             q.bind(as_of)
         );
-        for row in q.all(db, sql).await? {
+        for row in all(db, q, sql).await? {
             commitment_paid
                 .entry(row.try_get("", "commitment_id")?)
                 .or_default()

@@ -20,11 +20,10 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult};
 use serde::Serialize;
 
+use crate::db::Binds;
 use crate::domain::Currency;
 use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
@@ -158,22 +157,6 @@ enum Measure {
     Disbursed,
 }
 
-/// Builds a statement with placeholders for either backend.
-struct Sql {
-    backend: DbBackend,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => format!("?{}", self.values.len()),
-        }
-    }
-}
-
 /// The SQL expression of the dimension for one measure's records, as text (or NULL when the
 /// measure cannot be split by it).
 fn dimension_sql(backend: DbBackend, dimension: Dimension, measure: Measure) -> &'static str {
@@ -220,10 +203,7 @@ async fn groups(
     filters: &Filters,
 ) -> Result<Vec<Group>> {
     let backend = db.get_database_backend();
-    let mut q = Sql {
-        backend,
-        values: Vec::new(),
-    };
+    let mut q = Binds::new(backend);
     let plan_currency = q.bind(plan.currency.code().to_owned());
     let dim = dimension_sql(backend, dimension, measure);
     let (table, from, date_column) = match measure {
@@ -301,9 +281,7 @@ async fn groups(
          GROUP BY 1, 2, 3, 4, 5",
         conditions.join(" AND ")
     );
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, q.values))
-        .await?;
+    let rows = db.query_all_raw(q.statement(sql)).await?;
     rows.iter().map(read_group).collect()
 }
 

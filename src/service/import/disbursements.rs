@@ -16,8 +16,8 @@ use sea_orm::{
 };
 
 use super::Expect;
-use super::cells::{Cells, csv_error_message};
-use super::rows::{FileContext, SeenKeys};
+use super::cells::Cells;
+use super::rows::{FileContext, SeenKeys, next_row};
 use crate::db::exact_sum_sql;
 use crate::domain::Currency;
 use crate::entity::disbursement;
@@ -49,32 +49,8 @@ pub async fn import_rows<R: Read>(
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut seen = SeenKeys::default();
     let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                ctx.reject(vec![FieldError::at_line(line, "-", csv_error_message(&e))]);
-                break;
-            }
-        }
-        let (line, byte) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
-        ctx.report.rows += 1;
-        ctx.progress.advanced(byte);
+    while let Some(line) = next_row(ctx, reader, &mut record) {
         let mut cells = Cells::new(ctx.header, &record, line);
-        if record.len() != ctx.header.len() {
-            cells.error(
-                "-",
-                format!(
-                    "this row has {} fields but the header has {}",
-                    record.len(),
-                    ctx.header.len()
-                ),
-            );
-            ctx.reject(cells.errors);
-            continue;
-        }
         match parse(ctx, &mut cells, &mut seen) {
             Some(row) if cells.errors.is_empty() => batch.push(row),
             _ => ctx.reject(cells.errors),

@@ -252,6 +252,42 @@ struct PendingParent {
     line: u64,
 }
 
+/// Reads the next row with as many fields as the header into `record` and returns its line,
+/// counting it and reporting progress; a row with another number of fields is reported and
+/// skipped. `None` at the end of the file, or after an error that stops reading (reported).
+pub fn next_row<R: Read>(
+    ctx: &mut FileContext<'_>,
+    reader: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+) -> Option<u64> {
+    loop {
+        match reader.read_byte_record(record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                ctx.reject(vec![FieldError::at_line(line, "-", csv_error_message(&e))]);
+                return None;
+            }
+        }
+        let (line, byte) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+        ctx.report.rows += 1;
+        ctx.progress.advanced(byte);
+        if record.len() == ctx.header.len() {
+            return Some(line);
+        }
+        ctx.reject(vec![FieldError::at_line(
+            line,
+            "-",
+            format!(
+                "this row has {} fields but the header has {}",
+                record.len(),
+                ctx.header.len()
+            ),
+        )]);
+    }
+}
+
 /// Reads every row of the file and applies the valid ones.
 pub async fn import_rows<R: Read>(
     ctx: &mut FileContext<'_>,
@@ -263,32 +299,8 @@ pub async fn import_rows<R: Read>(
     let mut seen = SeenKeys::default();
     let mut pending_parents = Vec::new();
     let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                ctx.reject(vec![FieldError::at_line(line, "-", csv_error_message(&e))]);
-                break;
-            }
-        }
-        let (line, byte) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
-        ctx.report.rows += 1;
-        ctx.progress.advanced(byte);
+    while let Some(line) = next_row(ctx, reader, &mut record) {
         let mut cells = Cells::new(ctx.header, &record, line);
-        if record.len() != ctx.header.len() {
-            cells.error(
-                "-",
-                format!(
-                    "this row has {} fields but the header has {}",
-                    record.len(),
-                    ctx.header.len()
-                ),
-            );
-            ctx.reject(cells.errors);
-            continue;
-        }
         let outcome = match ctx.kind {
             RecordKind::Institutions => institution_row(ctx, &mut cells, &mut seen).await?,
             RecordKind::FundingSources => funding_source_row(ctx, &mut cells, &mut seen).await?,
