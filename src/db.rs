@@ -94,12 +94,33 @@ pub fn redact(url: &str) -> String {
 /// Starts a transaction that will write. On SQLite it begins IMMEDIATE, taking the write lock
 /// up front: a deferred transaction that reads first and then writes cannot wait for another
 /// writer and fails with "database is locked" instead.
+///
+/// On PostgreSQL it takes the app's write lock (a transaction-scoped advisory lock), so that
+/// writers that check before they write (the reversals of a disbursement never exceed it, a
+/// key is new) see each other's commits, across every app instance sharing the database, as
+/// SQLite's single writer does. Every write appends to the audit trail, which is one chain
+/// and so takes this lock anyway; taking it first costs no concurrency.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
-    Ok(db.begin_with_options(options).await?)
+    let txn = db.begin_with_options(options).await?;
+    lock_writers(&txn).await?;
+    Ok(txn)
+}
+
+/// The advisory lock that orders writers on PostgreSQL (an arbitrary constant of this app).
+const WRITE_LOCK: i64 = 0x6e61_7074_7261_636b;
+
+/// Takes the write lock for the rest of the transaction; nothing to do on SQLite, where a
+/// write transaction already excludes every other writer.
+pub async fn lock_writers<C: ConnectionTrait>(txn: &C) -> Result<(), Error> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// The SQL for an exact sum of a money column on either backend.

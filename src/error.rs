@@ -236,10 +236,14 @@ impl<'r> Responder<'r, 'static> for Error {
         }
         let body = serde_json::to_string(&self.body())
             .unwrap_or_else(|_| json_body(status, self.code(), "internal error"));
-        Response::build()
+        let mut response = Response::build();
+        response
             .status(status)
             .header(ContentType::JSON)
-            .sized_body(body.len(), Cursor::new(body))
-            .ok()
+            .sized_body(body.len(), Cursor::new(body));
+        if status == Status::Unauthorized {
+            response.header(rocket::http::Header::new("WWW-Authenticate", "Bearer"));
+        }
+        response.ok()
     }
 }

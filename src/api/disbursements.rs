@@ -5,7 +5,9 @@ use rocket::http::Status;
 use rocket::{State, post};
 use sea_orm::DatabaseConnection;
 
-use super::{IdempotencyKey, JsonResponse, idempotent, read_body, record_fields, without_lines};
+use super::{
+    IdempotencyKey, JsonResponse, QueryParams, idempotent, read_body, record_fields, without_lines,
+};
 use crate::auth::Writer;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
@@ -74,16 +76,18 @@ fn parse_request(body: &[u8]) -> Result<ReversalRequest> {
 /// `POST /api/v1/disbursements/{reference}/reversal`: records a reversal of the disbursement
 /// `reference`, of its whole remaining amount or of `amount`, with a required `reason`
 /// (stored as the reversal's description). 201 with the reversal as stored.
-#[post("/disbursements/<reference>/reversal?<plan>", data = "<body>")]
+#[post("/disbursements/<reference>/reversal", data = "<body>")]
 pub async fn post_reversal(
     db: &State<DatabaseConnection>,
     limits: &Limits,
     caller: Writer,
     key: IdempotencyKey,
     reference: &str,
-    plan: Option<String>,
+    mut params: QueryParams,
     body: Data<'_>,
 ) -> Result<JsonResponse> {
+    let plan = params.take("plan");
+    params.finish()?;
     let bytes = read_body(body, limits, "json").await?;
     let path = format!("/api/v1/disbursements/{reference}/reversal");
     idempotent(db, &caller.0, &key, ("POST", &path, &bytes), || async {

@@ -87,12 +87,19 @@ impl QueryParams {
         Some(self.0.remove(position).1)
     }
 
+    /// A whole number from 0 to 2^63 − 1, the range the databases page by.
     pub fn take_u64(&mut self, name: &str) -> Result<Option<u64>> {
         self.take(name)
             .map(|text| {
-                text.parse().map_err(|_| {
-                    Error::BadRequest(format!("{name} must be a whole number, not \"{text}\""))
-                })
+                text.parse::<u64>()
+                    .ok()
+                    .filter(|n| i64::try_from(*n).is_ok())
+                    .ok_or_else(|| {
+                        Error::BadRequest(format!(
+                            "{name} must be a whole number from 0 to {}, not \"{text}\"",
+                            i64::MAX
+                        ))
+                    })
             })
             .transpose()
     }

@@ -106,14 +106,17 @@ async fn find_record(
 }
 
 /// `GET /api/v1/{kind}/{key}`: one record by its code or reference.
-#[get("/<kind>/<key>?<plan>", rank = 10)]
+#[get("/<kind>/<key>", rank = 10)]
 pub async fn get_record(
     db: &State<DatabaseConnection>,
     kind: KindParam,
     caller: Result<Reader, Error>,
     key: &str,
-    plan: Option<&str>,
+    mut params: QueryParams,
 ) -> Result<JsonResponse> {
+    let plan = params.take("plan");
+    let plan = plan.as_deref();
+    params.finish()?;
     let kind = kind.kind()?;
     caller?;
     let plan_id = if kind.is_plan_scoped() {
@@ -209,20 +212,25 @@ async fn write_one(
 
 /// `POST /api/v1/{kind}`: creates one record (409 if its key exists). For disbursements this
 /// is the contract's `POST /api/v1/disbursements`.
-#[post("/<kind>?<plan>", data = "<body>", rank = 10)]
+#[post("/<kind>", data = "<body>", rank = 10)]
 pub async fn post_record(
     db: &State<DatabaseConnection>,
     kind: KindParam,
     limits: &Limits,
     caller: Result<Writer, Error>,
     key: IdempotencyKey,
-    plan: Option<String>,
+    mut params: QueryParams,
     body: Data<'_>,
 ) -> Result<JsonResponse> {
     let kind = kind.kind()?;
     let caller = caller?;
+    let plan = params.take("plan");
+    params.finish()?;
     let bytes = read_body(body, limits, "json").await?;
-    let path = format!("/api/v1/{kind}");
+    let path = format!(
+        "/api/v1/{kind}?plan={}",
+        plan.as_deref().unwrap_or_default()
+    );
     idempotent(db, &caller.0, &key, ("POST", &path, &bytes), || async {
         let fields = record_fields(&bytes)?;
         write_one(
@@ -241,16 +249,18 @@ pub async fn post_record(
 
 /// `PUT /api/v1/{kind}/{key}`: replaces the record with this key (404 if there is none);
 /// optional fields left out become empty. Disbursements are never changed (405).
-#[put("/<kind>/<key>?<plan>", data = "<body>", rank = 10)]
+#[put("/<kind>/<key>", data = "<body>", rank = 10)]
 pub async fn put_record(
     db: &State<DatabaseConnection>,
     kind: KindParam,
     limits: &Limits,
     caller: Result<Writer, Error>,
     key: &str,
-    plan: Option<String>,
+    mut params: QueryParams,
     body: Data<'_>,
 ) -> Result<JsonResponse> {
+    let plan = params.take("plan");
+    params.finish()?;
     let kind = kind.kind()?;
     let caller = caller?;
     if kind == RecordKind::Disbursements {

@@ -8,8 +8,9 @@ use rocket::serde::json::json;
 use rocket::{State, get, post};
 use sea_orm::DatabaseConnection;
 
-use super::{JsonResponse, KindParam, QueryParams};
+use super::{IdempotencyKey, JsonResponse, KindParam, QueryParams, idempotent};
 use crate::auth::{Reader, Writer};
+use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
 use crate::service::export;
 use crate::service::import::{self, ImportOptions, NoProgress, Source};
@@ -22,6 +23,7 @@ pub async fn post_import(
     kind: KindParam,
     limits: &Limits,
     caller: Result<Writer, Error>,
+    key: IdempotencyKey,
     mut params: QueryParams,
     body: Data<'_>,
 ) -> Result<JsonResponse> {
@@ -41,10 +43,43 @@ pub async fn post_import(
     let mut file = file.into_std().await;
     file.flush()?;
     file.rewind()?;
+    // A retry with the same Idempotency-Key is recognised by the file's digest, not its bytes.
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        file.rewind()?;
+        crate::service::audit::hex(&hasher.finalize())
+    };
+    let path = format!(
+        "/api/v1/import/{}?plan={}&dry_run={dry_run}",
+        kind.name(),
+        plan.as_deref().unwrap_or_default()
+    );
+    idempotent(
+        db,
+        &caller.0,
+        &key,
+        ("POST", &path, digest.as_bytes()),
+        || import_body(db, &caller, kind, plan, dry_run, file, written.written),
+    )
+    .await
+}
+
+/// Imports the uploaded file and answers with the contract's counts.
+async fn import_body(
+    db: &DatabaseConnection,
+    caller: &Writer,
+    kind: RecordKind,
+    plan: Option<String>,
+    dry_run: bool,
+    file: std::fs::File,
+    total_bytes: u64,
+) -> Result<JsonResponse> {
     let source = Source {
         name: format!("{}.csv", kind.name().replace('-', "_")),
         reader: Box::new(std::io::BufReader::new(file)),
-        total_bytes: Some(written.written),
+        total_bytes: Some(total_bytes),
     };
     let options = ImportOptions {
         plan,

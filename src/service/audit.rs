@@ -8,15 +8,14 @@
 //! where it breaks. (Removing entries from the end leaves a shorter valid chain; `verify`
 //! prints the head hash and count so auditors can note them and compare later.)
 //!
-//! Appends are serialised: SQLite has one writer at a time, and on PostgreSQL an advisory
-//! lock held to the end of the transaction orders concurrent appends; a unique index on the
-//! previous hash makes a fork impossible either way.
+//! Appends are serialised: SQLite has one writer at a time, and on PostgreSQL the app's write
+//! lock (see [`crate::db::lock_writers`]) is held to the end of the transaction; a unique index
+//! on the previous hash makes a fork impossible either way.
 
 use chrono::{SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, QuerySelect, Set,
-    StreamTrait,
+    ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, StreamTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -26,9 +25,6 @@ use crate::error::Result;
 
 /// The previous hash of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The advisory lock that orders appends on PostgreSQL (an arbitrary constant of this app).
-const APPEND_LOCK: i64 = 0x6e61_7074_7261_636b;
 
 /// One thing that happened, before it is chained.
 #[derive(Debug, Clone)]
@@ -89,10 +85,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Call it in the transaction of the write it records, after the write succeeded, so the
 /// entry commits or rolls back with it.
 pub async fn append<C: ConnectionTrait>(conn: &C, event: AuditEvent) -> Result<audit_entry::Model> {
-    if conn.get_database_backend() == DbBackend::Postgres {
-        conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})"))
-            .await?;
-    }
+    crate::db::lock_writers(conn).await?;
     let last: Option<(i64, String)> = audit_entry::Entity::find()
         .select_only()
         .column(audit_entry::Column::Id)

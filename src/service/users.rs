@@ -303,14 +303,42 @@ pub async fn authenticate_token(db: &DatabaseConnection, token: &str) -> Result<
         .find_also_related(user::Entity)
         .one(db)
         .await?;
-    Ok(match found {
-        Some((_, Some(user))) if user.disabled_at.is_none() => Some(Caller {
-            user_id: user.id,
-            email: user.email,
-            role: user.role,
-        }),
-        _ => None,
-    })
+    let Some((token, Some(user))) = found else {
+        return Ok(None);
+    };
+    if user.disabled_at.is_some() {
+        return Ok(None);
+    }
+    // Recorded at most once a minute, so a busy script does not turn every read into a write,
+    // and in the background: a request never waits behind a long import for this bookkeeping.
+    let now = Utc::now();
+    if token
+        .last_used_at
+        .is_none_or(|last| now - last > chrono::Duration::minutes(1))
+    {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let updated = api_token::Entity::update_many()
+                .col_expr(
+                    api_token::Column::LastUsedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(api_token::Column::Id.eq(token.id))
+                .exec(&db)
+                .await;
+            if let Err(e) = updated {
+                rocket::warn!(
+                    "could not record when token {} was last used: {e}",
+                    token.id
+                );
+            }
+        });
+    }
+    Ok(Some(Caller {
+        user_id: user.id,
+        email: user.email,
+        role: user.role,
+    }))
 }
 
 /// The caller whose email and password these are; `None` for an unknown email or a wrong

@@ -212,7 +212,7 @@ impl TestApp {
         }
         if let Some(body) = body {
             request.add_header(ContentType::JSON);
-            request.set_body(body.to_owned());
+            request.set_body(body);
         }
         request
     }
@@ -305,18 +305,16 @@ impl TestApp {
             .await
     }
 
-    /// `PUT /api/v1/{kind}/{key}` with a JSON record.
-    pub async fn put_record(
+    /// `PUT /api/v1/{kind}/{key}` with a JSON record, not yet sent.
+    pub fn put_record_request(
         &self,
         token: &str,
         kind: &str,
         key: &str,
         body: &str,
-    ) -> LocalResponse<'_> {
+    ) -> LocalRequest<'_> {
         let uri = format!("/api/v1/{kind}/{key}");
         self.request(Method::Put, &uri, Some(token), Some(body))
-            .dispatch()
-            .await
     }
 
     /// `POST /api/v1/import/{entity}?QUERY` with a CSV file as the body, not yet sent.
@@ -336,7 +334,7 @@ impl TestApp {
             .post(uri)
             .header(Header::new("Authorization", format!("Bearer {token}")))
             .header(ContentType::new("text", "csv"))
-            .body(csv.to_owned())
+            .body(csv)
     }
 
     pub async fn post_import(

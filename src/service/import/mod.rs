@@ -191,6 +191,19 @@ pub async fn write_record(
     fields: &[(String, String)],
     options: &ImportOptions,
 ) -> Result<FileReport> {
+    if fields.is_empty() {
+        // No column at all cannot be a CSV header: report the required ones as missing.
+        let details = kind
+            .columns()
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| FieldError::new(c.name, "a value is required"))
+            .collect();
+        return Err(Error::invalid(
+            "the record is empty; nothing was written",
+            details,
+        ));
+    }
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
