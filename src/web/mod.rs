@@ -1,114 +1,153 @@
 //! The HTML pages. Rendered on the server with askama's compile-time checked templates; they
 //! work without JavaScript.
+//!
+//! Web routes authenticate with the session cookie of [`session`] and never with a bearer
+//! token; the JSON API never with the cookie. Every error a user can cause is an HTML page
+//! with its status (see [`WebError`]); an unauthenticated request is sent to the sign-in page.
+
+mod charts;
+mod demo;
+mod forms;
+mod pages;
+mod session;
 
 use askama::Template;
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Status};
 use rocket::response::content::RawHtml;
-use rocket::{Request, State, catch, catchers, get, routes};
-use sea_orm::DatabaseConnection;
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Request, catch, catchers, get, routes};
 
-use crate::config::Settings;
-use crate::domain::flags::Severity;
-use crate::entity::plan;
-use crate::error::{Error, Result};
-use crate::service::flags;
-use crate::service::summary::{self, CurrencyTotals};
+use crate::domain::Role;
+use crate::error::Error;
+use crate::service::users::Caller;
 
 const STYLESHEET: &str = include_str!("../../static/app.css");
 
-struct PlanRow {
-    code: String,
-    title: String,
-    country: String,
-    currency: String,
-    period: String,
-    allocated: Vec<String>,
-    committed: Vec<String>,
-    disbursed: Vec<String>,
-    /// "1 critical, 2 high" as of today, or why flags could not be computed.
-    flags: String,
+/// What the navigation bar shows: who is signed in, and the links their role may follow.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    pub email: Option<String>,
+    pub role: String,
+    pub csrf: String,
+    pub may_write: bool,
+    pub may_audit: bool,
+    pub is_admin: bool,
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    plans: Vec<PlanRow>,
+impl Nav {
+    pub fn anonymous() -> Nav {
+        Nav::default()
+    }
+
+    pub fn signed_in(caller: &Caller, csrf: &str) -> Nav {
+        Nav {
+            email: Some(caller.email.clone()),
+            role: caller.role.to_string(),
+            csrf: csrf.to_owned(),
+            may_write: crate::auth::Writer::ROLES.contains(&caller.role),
+            may_audit: crate::auth::AuditReader::ROLES.contains(&caller.role),
+            is_admin: caller.role == Role::Admin,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    nav: Nav,
     status: Status,
     message: &'a str,
+    details: &'a [crate::error::FieldError],
 }
 
-fn lines(totals: &CurrencyTotals) -> Vec<String> {
-    if totals.0.is_empty() {
-        return vec!["—".to_owned()];
+/// An error of a web route: an HTML page with the error's status, or, for a request without
+/// a session, a redirect to the sign-in page that comes back here afterwards.
+#[derive(Debug)]
+pub enum WebError {
+    SignIn(String),
+    Page(Error),
+}
+
+impl From<Error> for WebError {
+    fn from(error: Error) -> Self {
+        WebError::Page(error)
     }
-    totals
-        .0
-        .iter()
-        .map(|(currency, amount)| format!("{currency} {}", amount.grouped()))
+}
+
+impl From<sea_orm::DbErr> for WebError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        WebError::Page(Error::from(error))
+    }
+}
+
+fn error_page(status: Status, message: &str, details: &[crate::error::FieldError]) -> String {
+    ErrorPage {
+        nav: Nav::anonymous(),
+        status,
+        message,
+        details,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("<h1>{status}</h1>"))
+}
+
+impl<'r> Responder<'r, 'static> for WebError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            WebError::SignIn(next) => {
+                let target = format!("/login?next={}", urlencode(&next));
+                Redirect::to(target).respond_to(request)
+            }
+            WebError::Page(error) => {
+                let status = error.status();
+                if status.code >= 500 {
+                    rocket::error!("{}: {}", status, error.log_detail());
+                }
+                let message = if status.code >= 500 {
+                    "Something went wrong on our side. The error has been logged.".to_owned()
+                } else {
+                    sentence(&error.user_message())
+                };
+                (
+                    status,
+                    RawHtml(error_page(status, &message, error.details())),
+                )
+                    .respond_to(request)
+            }
+        }
+    }
+}
+
+/// A message with a full stop, as a page shows it. (The first letter is left alone: messages
+/// may begin with a field's name, such as `as_of`.)
+fn sentence(message: &str) -> String {
+    let mut text = message.to_owned();
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
         .collect()
 }
 
-fn render(template: &impl Template) -> Result<RawHtml<String>> {
+pub type Page = Result<RawHtml<String>, WebError>;
+
+fn render(template: &impl Template) -> Page {
     template
         .render()
         .map(RawHtml)
-        .map_err(|e| Error::Internal(format!("template: {e}")))
-}
-
-/// Flag counts by severity, most severe first: "1 critical, 2 medium", as of today or, for a
-/// plan that has ended, its last day.
-async fn flag_counts(db: &DatabaseConnection, settings: &Settings, plan: &plan::Model) -> String {
-    let today = chrono::Utc::now().date_naive().min(plan.end_date);
-    let report = match settings.flags.thresholds() {
-        Ok(thresholds) => flags::flags(db, plan, today, &thresholds).await,
-        Err(e) => Err(e),
-    };
-    match report {
-        Ok(report) if report.flags.is_empty() => "none".to_owned(),
-        Ok(report) => Severity::ALL
-            .iter()
-            .filter_map(|severity| {
-                let n = report
-                    .flags
-                    .iter()
-                    .filter(|f| f.severity == *severity)
-                    .count();
-                (n > 0).then(|| format!("{n} {severity}"))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Err(e) => format!("not available: {}", e.user_message()),
-    }
-}
-
-/// The home page: every plan with its totals and flag counts.
-#[get("/")]
-async fn get_home(
-    db: &State<DatabaseConnection>,
-    settings: &State<Settings>,
-) -> Result<RawHtml<String>> {
-    let mut plans = Vec::new();
-    for s in summary::plan_summaries(db).await? {
-        let flags = flag_counts(db, settings, &s.plan).await;
-        plans.push(PlanRow {
-            code: s.plan.code.clone(),
-            title: s.plan.title.clone(),
-            country: s.plan.country.clone(),
-            currency: s.plan.currency.to_string(),
-            period: format!("{} to {}", s.plan.start_date, s.plan.end_date),
-            allocated: lines(&s.allocated),
-            committed: lines(&s.committed),
-            disbursed: lines(&s.disbursed),
-            flags,
-        });
-    }
-    render(&HomePage { plans })
+        .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
 }
 
 #[get("/static/app.css")]
@@ -116,23 +155,61 @@ fn get_stylesheet() -> (ContentType, &'static str) {
     (ContentType::CSS, STYLESHEET)
 }
 
+/// Every error outside `/api` is an HTML page; a page that needs a session sends the user to
+/// sign in and back.
 #[catch(default)]
-fn html_error(status: Status, _request: &Request<'_>) -> (Status, RawHtml<String>) {
+fn html_error(
+    status: Status,
+    request: &Request<'_>,
+) -> Result<Redirect, (Status, RawHtml<String>)> {
+    if status == Status::Unauthorized {
+        let next = request.uri().to_string();
+        return Ok(Redirect::to(format!("/login?next={}", urlencode(&next))));
+    }
     let message = match status.code {
+        401 => "Sign in to see this page.",
+        403 => "Your role does not allow this page or action.",
         404 => "There is no page at this address.",
+        413 => "The file or form is larger than the limit.",
+        422 => "The form could not be read. Go back and check what you entered.",
         code if code >= 500 => "Something went wrong on our side. The error has been logged.",
         _ => status.reason_lossy(),
     };
-    let page = ErrorPage { status, message }
-        .render()
-        .unwrap_or_else(|_| format!("<h1>{status}</h1>"));
-    (status, RawHtml(page))
+    Err((status, RawHtml(error_page(status, message, &[]))))
 }
 
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Web UI", |rocket| async {
+        let rocket = demo::create_demo_users(rocket).await;
         rocket
-            .mount("/", routes![get_home, get_stylesheet])
+            .mount(
+                "/",
+                routes![
+                    get_stylesheet,
+                    session::get_login,
+                    session::post_login,
+                    session::post_logout,
+                    pages::get_home,
+                    pages::get_dashboard,
+                    pages::get_flags,
+                    pages::get_reports,
+                    pages::get_report_csv,
+                    pages::get_plan,
+                    pages::get_activity,
+                    pages::get_audit,
+                    pages::get_users,
+                    forms::post_token,
+                    forms::post_token_revocation,
+                    forms::get_new_disbursement,
+                    forms::post_disbursement,
+                    forms::get_disbursement,
+                    forms::get_reversal,
+                    forms::post_reversal,
+                    forms::get_import,
+                    forms::post_import_preview,
+                    forms::post_import,
+                ],
+            )
             .register("/", catchers![html_error])
     })
 }

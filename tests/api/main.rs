@@ -16,3 +16,4 @@ mod import;
 mod money;
 mod reports;
 mod roundtrip;
+mod web;

@@ -1,0 +1,245 @@
+//! Charts as SVG, drawn on the server with plotters' SVG backend into a string and embedded
+//! in the page, so they need no JavaScript and no request of their own.
+//!
+//! Floating point is used here only for geometry: where a bar ends and what a tick says. The
+//! amounts themselves are always shown exactly in the table beside each chart.
+#![allow(clippy::float_arithmetic)]
+
+use plotters::prelude::*;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::error::Error;
+use crate::money::Amount;
+
+const ALLOCATED: RGBColor = RGBColor(0x9e, 0xc5, 0xe8);
+const DISBURSED: RGBColor = RGBColor(0x0b, 0x4f, 0x8a);
+const INK: RGBColor = RGBColor(0x1b, 0x1f, 0x24);
+
+fn to_f64(amount: Amount) -> f64 {
+    amount.to_decimal().to_f64().unwrap_or(0.0)
+}
+
+/// A tick label: the value rounded to a whole number, with thousands separators.
+fn tick(value: f64) -> String {
+    let rounded = value.round();
+    let negative = rounded < 0.0;
+    let digits = format!("{:.0}", rounded.abs());
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if negative {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+fn chart_error<E: std::fmt::Display>(e: E) -> Error {
+    Error::Internal(format!("chart: {e}"))
+}
+
+/// Makes the SVG an accessible image named by its title, and lets it shrink with the page.
+fn finish(svg: String, title: &str) -> String {
+    let escaped = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    svg.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-label=\"{escaped}\" class=\"chart\" "),
+        1,
+    )
+}
+
+/// The y range for values, with room above the largest and zero always in view.
+fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values.fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let high = if high <= 0.0 { 1.0 } else { high * 1.1 };
+    let low = if low < 0.0 { low * 1.1 } else { 0.0 };
+    (low, high)
+}
+
+/// One bar group of [`allocated_vs_disbursed`]: a short label under the bars and the two
+/// amounts.
+pub struct BarGroup {
+    pub label: String,
+    pub allocated: Amount,
+    pub disbursed: Amount,
+}
+
+/// Allocated (a wide light bar) and disbursed (a narrow dark bar inside it) per group, so
+/// that how much of each allocation was paid out can be read at a glance.
+pub fn allocated_vs_disbursed(
+    title: &str,
+    currency: &str,
+    groups: &[BarGroup],
+) -> Result<String, Error> {
+    let n = groups.len().max(1);
+    let width = u32::try_from(n * 64 + 160).unwrap_or(u32::MAX).max(720);
+    let (low, high) = y_range(
+        groups
+            .iter()
+            .flat_map(|g| [to_f64(g.allocated), to_f64(g.disbursed)]),
+    );
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let n_segments = i32::try_from(n).unwrap_or(i32::MAX);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20).into_font().color(&INK))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(110)
+            .build_cartesian_2d((0..n_segments).into_segmented(), low..high)
+            .map_err(chart_error)?;
+        let labels: Vec<&str> = groups.iter().map(|g| g.label.as_str()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|value| match value {
+                SegmentValue::CenterOf(i) => usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| labels.get(i))
+                    .map_or_else(String::new, |l| (*l).to_owned()),
+                _ => String::new(),
+            })
+            .x_desc("")
+            .y_desc(format!("Amount ({currency})"))
+            .y_label_formatter(&|y| tick(*y))
+            .label_style(("sans-serif", 13).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        let indexed = |pick: fn(&BarGroup) -> Amount| {
+            groups
+                .iter()
+                .enumerate()
+                .map(move |(i, g)| (i32::try_from(i).unwrap_or(0), to_f64(pick(g))))
+        };
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(ALLOCATED.filled())
+                    .margin(8)
+                    .baseline(0.0)
+                    .data(indexed(|g| g.allocated)),
+            )
+            .map_err(chart_error)?
+            .label(format!("Allocated ({currency})"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], ALLOCATED.filled()));
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(DISBURSED.filled())
+                    .margin(22)
+                    .baseline(0.0)
+                    .data(indexed(|g| g.disbursed)),
+            )
+            .map_err(chart_error)?
+            .label(format!("Disbursed ({currency})"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], DISBURSED.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(INK)
+            .label_font(("sans-serif", 13).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(finish(svg, title))
+}
+
+/// Disbursed per month as a line with a point per month.
+pub fn disbursed_over_time(
+    title: &str,
+    currency: &str,
+    months: &[(String, Amount)],
+) -> Result<String, Error> {
+    let n = months.len().max(1);
+    let (low, high) = y_range(months.iter().map(|(_, a)| to_f64(*a)));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let last = i32::try_from(n).unwrap_or(i32::MAX) - 1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20).into_font().color(&INK))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0..last.max(1), low..high)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_labels(n.min(12))
+            .x_label_formatter(&|i| {
+                usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| months.get(i))
+                    .map_or_else(String::new, |(m, _)| m.clone())
+            })
+            .x_desc("Month")
+            .y_desc(format!("Disbursed ({currency})"))
+            .y_label_formatter(&|y| tick(*y))
+            .label_style(("sans-serif", 13).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        let points: Vec<(i32, f64)> = months
+            .iter()
+            .enumerate()
+            .map(|(i, (_, a))| (i32::try_from(i).unwrap_or(0), to_f64(*a)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), DISBURSED.stroke_width(2)))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, DISBURSED.filled())),
+            )
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(finish(svg, title))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_whole_and_grouped() {
+        assert_eq!(tick(1234567.4), "1,234,567");
+        assert_eq!(tick(-1500.0), "-1,500");
+        assert_eq!(tick(0.0), "0");
+    }
+
+    #[test]
+    fn a_bar_chart_is_an_accessible_svg_with_its_title_and_labels() {
+        let a = |t: &str| Amount::parse(t).unwrap_or_default();
+        let svg = allocated_vs_disbursed(
+            "Execution by objective",
+            "EUR",
+            &[BarGroup {
+                label: "PREV".to_owned(),
+                allocated: a("1000"),
+                disbursed: a("400"),
+            }],
+        )
+        .unwrap_or_default();
+        assert!(svg.starts_with("<svg role=\"img\""), "{svg}");
+        assert!(svg.contains("Execution by objective"));
+        assert!(svg.contains("PREV"));
+        assert!(svg.contains("Amount (EUR)"));
+    }
+}

@@ -1,0 +1,750 @@
+//! The pages that write: log a disbursement, reverse one, import a CSV file, create and
+//! revoke API tokens. Every POST checks the CSRF token and the role before anything else;
+//! a donor or an auditor gets a 403 page, never a form.
+//!
+//! Writes go through the import service as the API's do (a disbursement is a one-row file
+//! with `Expect::New`), so every rule of an import holds for the forms too.
+
+use askama::Template;
+use rocket::form::{Form, FromForm};
+use rocket::fs::TempFile;
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::response::content::RawHtml;
+use rocket::{State, get, post};
+use sea_orm::DatabaseConnection;
+use tokio::io::AsyncReadExt;
+
+use super::pages::{self, Table, page_plan, record_table};
+use super::session::WebUser;
+use super::{Nav, Page, WebError, render, urlencode};
+use crate::auth;
+use crate::domain::records::RecordKind;
+use crate::error::{Error, FieldError};
+use crate::money::Amount;
+use crate::service::import::{self, Expect, ImportOptions, NoProgress, Source};
+use crate::service::records::{self, Cell, Query};
+use crate::service::users;
+
+/// A page that may come with a status other than 200 (a form with errors is 422).
+pub type StatusPage = Result<(Status, RawHtml<String>), WebError>;
+
+#[derive(FromForm)]
+pub struct TokenForm {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    label: String,
+}
+
+/// `POST /users/tokens`: a new token for a user, shown once.
+#[post("/users/tokens", data = "<form>")]
+pub async fn post_token(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<TokenForm>,
+) -> Page {
+    user.check_csrf(&form.csrf)?;
+    user.require(auth::Admin::ROLES)?;
+    let label = Some(form.label.trim()).filter(|l| !l.is_empty());
+    match users::create_token(db, form.email.trim(), label, &user.caller.actor()).await {
+        Ok(token) => {
+            pages::users_page(db, &user, Some((form.email.trim().to_owned(), token)), None).await
+        }
+        Err(e @ (Error::NotFound(_) | Error::Invalid { .. })) => {
+            pages::users_page(db, &user, None, Some(e.user_message())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(FromForm)]
+pub struct CsrfOnly {
+    #[field(default = String::new())]
+    csrf: String,
+}
+
+/// `POST /users/tokens/<id>/revocation`: revokes a token.
+#[post("/users/tokens/<id>/revocation", data = "<form>")]
+pub async fn post_token_revocation(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    id: i32,
+    form: Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.require(auth::Admin::ROLES)?;
+    users::revoke_token(db, id, &user.caller.actor()).await?;
+    Ok(Redirect::to("/users"))
+}
+
+/// One field of a form as shown again: the user's input and the error beside it.
+#[derive(Default, Clone)]
+pub struct Field {
+    pub value: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "disbursement_form.html")]
+struct DisbursementFormPage {
+    nav: Nav,
+    plan_code: String,
+    lines: Vec<(String, String)>,
+    budget_line_code: Field,
+    reference: Field,
+    date: Field,
+    amount: Field,
+    currency_field: Field,
+    payee_code: Field,
+    description: Field,
+    other_errors: Vec<String>,
+}
+
+#[derive(FromForm, Default)]
+pub struct DisbursementForm {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    plan: String,
+    #[field(default = String::new())]
+    budget_line_code: String,
+    #[field(default = String::new())]
+    reference: String,
+    #[field(default = String::new())]
+    date: String,
+    #[field(default = String::new())]
+    amount: String,
+    #[field(default = String::new())]
+    currency: String,
+    #[field(default = String::new())]
+    payee_code: String,
+    #[field(default = String::new())]
+    description: String,
+}
+
+/// Budget lines for the picker: code and a description a clerk recognises.
+async fn line_choices(
+    db: &DatabaseConnection,
+    plan_id: i32,
+) -> Result<Vec<(String, String)>, Error> {
+    let lines = records::fetch(db, &Query::all(RecordKind::BudgetLines, Some(plan_id))).await?;
+    Ok(lines
+        .iter()
+        .map(|line| {
+            let text = |c: &str| match line.get(c) {
+                Some(Cell::Amount(a)) => a.grouped(),
+                Some(Cell::Empty) | None => String::new(),
+                Some(other) => other.csv_text().into_owned(),
+            };
+            (
+                text("code"),
+                format!(
+                    "{} · {} · FY {} · {} · {} {}",
+                    text("code"),
+                    text("activity_code"),
+                    text("fiscal_year"),
+                    text("funding_source_code"),
+                    text("currency"),
+                    text("amount")
+                ),
+            )
+        })
+        .collect())
+}
+
+async fn disbursement_form(
+    db: &DatabaseConnection,
+    user: &WebUser,
+    plan: &crate::entity::plan::Model,
+    form: &DisbursementForm,
+    errors: &[FieldError],
+) -> Result<String, WebError> {
+    let field = |name: &str, value: &str| Field {
+        value: value.to_owned(),
+        error: {
+            let messages: Vec<&str> = errors
+                .iter()
+                .filter(|e| e.column == name)
+                .map(|e| e.message.as_str())
+                .collect();
+            (!messages.is_empty()).then(|| messages.join("; "))
+        },
+    };
+    let known = [
+        "budget_line_code",
+        "reference",
+        "date",
+        "amount",
+        "currency",
+        "payee_code",
+        "description",
+    ];
+    let page = DisbursementFormPage {
+        nav: user.nav(),
+        plan_code: plan.code.clone(),
+        lines: line_choices(db, plan.id).await?,
+        budget_line_code: field("budget_line_code", &form.budget_line_code),
+        reference: field("reference", &form.reference),
+        date: field("date", &form.date),
+        amount: field("amount", &form.amount),
+        currency_field: field(
+            "currency",
+            if form.currency.is_empty() {
+                plan.currency.code()
+            } else {
+                &form.currency
+            },
+        ),
+        payee_code: field("payee_code", &form.payee_code),
+        description: field("description", &form.description),
+        other_errors: errors
+            .iter()
+            .filter(|e| !known.contains(&e.column.as_str()))
+            .map(|e| format!("{}: {}", e.column, e.message))
+            .collect(),
+    };
+    page.render()
+        .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
+}
+
+/// `GET /disbursements/new`: the form to log a disbursement (recorders and admins).
+#[get("/disbursements/new?<plan>")]
+pub async fn get_new_disbursement(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    plan: Option<&str>,
+) -> Page {
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, plan).await?;
+    let form = DisbursementForm {
+        date: chrono::Utc::now().date_naive().to_string(),
+        ..<DisbursementForm as Default>::default()
+    };
+    Ok(RawHtml(
+        disbursement_form(db, &user, &plan, &form, &[]).await?,
+    ))
+}
+
+/// `POST /disbursements/new`: records the disbursement, or shows the form again with each
+/// error beside its field and the input kept (422).
+#[post("/disbursements/new", data = "<form>")]
+pub async fn post_disbursement(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<DisbursementForm>,
+) -> Result<Result<Redirect, (Status, RawHtml<String>)>, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, Some(&form.plan)).await?;
+    let fields: Vec<(String, String)> = [
+        ("plan_code", plan.code.as_str()),
+        ("reference", form.reference.trim()),
+        ("budget_line_code", form.budget_line_code.trim()),
+        ("date", form.date.trim()),
+        ("amount", form.amount.trim()),
+        ("currency", form.currency.trim()),
+        ("payee_code", form.payee_code.trim()),
+        ("description", form.description.trim()),
+        ("reverses", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let options = ImportOptions {
+        plan: Some(plan.code.clone()),
+        actor: user.caller.actor(),
+        expect: Expect::New,
+        recorded_by: Some(user.caller.user_id),
+        ..ImportOptions::default()
+    };
+    match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!(
+            "/disbursements/{}?plan={}&recorded=true",
+            urlencode(form.reference.trim()),
+            urlencode(&plan.code)
+        )))),
+        Err(Error::Invalid { details, message }) => {
+            let details = if details.is_empty() {
+                vec![FieldError::new("record", message)]
+            } else {
+                details
+            };
+            let page = disbursement_form(db, &user, &plan, &form, &details).await?;
+            Ok(Err((Status::UnprocessableEntity, RawHtml(page))))
+        }
+        Err(Error::Conflict(message)) => {
+            let details = vec![FieldError::new("reference", message)];
+            let page = disbursement_form(db, &user, &plan, &form, &details).await?;
+            Ok(Err((Status::Conflict, RawHtml(page))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "disbursement.html")]
+struct DisbursementPage {
+    nav: Nav,
+    plan_code: String,
+    reference: String,
+    recorded: bool,
+    table: Table,
+    reversal_href: Option<String>,
+}
+
+async fn find_disbursement(
+    db: &DatabaseConnection,
+    plan_id: i32,
+    plan_code: &str,
+    reference: &str,
+) -> Result<records::Record, Error> {
+    let mut query = Query::all(RecordKind::Disbursements, Some(plan_id));
+    query.filter("reference", reference)?;
+    records::fetch(db, &query).await?.pop().ok_or_else(|| {
+        Error::NotFound(format!(
+            "there is no disbursement {reference} in plan {plan_code}"
+        ))
+    })
+}
+
+/// `GET /disbursements/<reference>`: one disbursement; after logging, the confirmation.
+#[get("/disbursements/<reference>?<plan>&<recorded>", rank = 3)]
+pub async fn get_disbursement(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    reference: &str,
+    plan: Option<&str>,
+    recorded: Option<bool>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let record = find_disbursement(db, plan.id, &plan.code, reference).await?;
+    let is_reversal = !matches!(record.get("reverses"), Some(Cell::Empty) | None);
+    render(&DisbursementPage {
+        nav: user.nav(),
+        plan_code: plan.code.clone(),
+        reference: reference.to_owned(),
+        recorded: recorded.unwrap_or(false),
+        table: record_table(
+            &format!("Disbursement {reference}"),
+            RecordKind::Disbursements,
+            std::slice::from_ref(&record),
+        ),
+        reversal_href: (user.may_write() && !is_reversal).then(|| {
+            format!(
+                "/disbursements/{}/reversal?plan={}",
+                urlencode(reference),
+                urlencode(&plan.code)
+            )
+        }),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "reversal_form.html")]
+struct ReversalFormPage {
+    nav: Nav,
+    plan_code: String,
+    reference: String,
+    original: Table,
+    remaining: String,
+    reason: Field,
+    amount: Field,
+    date: Field,
+    new_reference: Field,
+    other_errors: Vec<String>,
+}
+
+#[derive(FromForm, Default)]
+pub struct ReversalForm {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    plan: String,
+    #[field(default = String::new())]
+    reason: String,
+    #[field(default = String::new())]
+    amount: String,
+    #[field(default = String::new())]
+    date: String,
+    #[field(default = String::new())]
+    reference: String,
+}
+
+/// The original disbursement, what is left of it to reverse, and how many reversals it has.
+async fn reversible(
+    db: &DatabaseConnection,
+    plan: &crate::entity::plan::Model,
+    reference: &str,
+) -> Result<(records::Record, Amount, usize), Error> {
+    let original = find_disbursement(db, plan.id, &plan.code, reference).await?;
+    let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
+    query.filter("reverses", reference)?;
+    let earlier = records::fetch(db, &query).await?;
+    let reversed = Amount::checked_sum(earlier.iter().filter_map(|r| match r.get("amount") {
+        Some(Cell::Amount(a)) => Some(*a),
+        _ => None,
+    }))
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let Some(Cell::Amount(paid)) = original.get("amount") else {
+        return Err(Error::Internal(
+            "a disbursement without an amount".to_owned(),
+        ));
+    };
+    let remaining = paid
+        .checked_add(reversed)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((original, remaining, earlier.len()))
+}
+
+async fn reversal_form(
+    db: &DatabaseConnection,
+    user: &WebUser,
+    plan: &crate::entity::plan::Model,
+    reference: &str,
+    form: &ReversalForm,
+    errors: &[FieldError],
+) -> Result<String, WebError> {
+    let (original, remaining, _) = reversible(db, plan, reference).await?;
+    let field = |name: &str, value: &str| Field {
+        value: value.to_owned(),
+        error: errors
+            .iter()
+            .find(|e| e.column == name)
+            .map(|e| e.message.clone()),
+    };
+    let known = ["reason", "amount", "date", "reference", "description"];
+    let mut reason = field("reason", &form.reason);
+    if reason.error.is_none() {
+        reason.error = errors
+            .iter()
+            .find(|e| e.column == "description")
+            .map(|e| e.message.clone());
+    }
+    let page = ReversalFormPage {
+        nav: user.nav(),
+        plan_code: plan.code.clone(),
+        reference: reference.to_owned(),
+        original: record_table(
+            "The disbursement to reverse",
+            RecordKind::Disbursements,
+            std::slice::from_ref(&original),
+        ),
+        remaining: remaining.grouped(),
+        reason,
+        amount: field("amount", &form.amount),
+        date: field("date", &form.date),
+        new_reference: field("reference", &form.reference),
+        other_errors: errors
+            .iter()
+            .filter(|e| !known.contains(&e.column.as_str()))
+            .map(|e| format!("{}: {}", e.column, e.message))
+            .collect(),
+    };
+    page.render()
+        .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
+}
+
+/// `GET /disbursements/<reference>/reversal`: the reversal form.
+#[get("/disbursements/<reference>/reversal?<plan>")]
+pub async fn get_reversal(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    reference: &str,
+    plan: Option<&str>,
+) -> Page {
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, plan).await?;
+    let form = ReversalForm {
+        date: chrono::Utc::now().date_naive().to_string(),
+        ..<ReversalForm as Default>::default()
+    };
+    Ok(RawHtml(
+        reversal_form(db, &user, &plan, reference, &form, &[]).await?,
+    ))
+}
+
+/// `POST /disbursements/<reference>/reversal`: records a reversal of the remaining amount or
+/// of the amount given, with its reason; the same rules as the API's reversal.
+#[post("/disbursements/<reference>/reversal", data = "<form>")]
+pub async fn post_reversal(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    reference: &str,
+    form: Form<ReversalForm>,
+) -> Result<Result<Redirect, (Status, RawHtml<String>)>, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, Some(&form.plan)).await?;
+    let (original, remaining, count) = reversible(db, &plan, reference).await?;
+    let mut errors = Vec::new();
+    if form.reason.trim().is_empty() {
+        errors.push(FieldError::new(
+            "reason",
+            "say why the disbursement is reversed",
+        ));
+    }
+    let amount = match form.amount.trim() {
+        "" if remaining.is_positive() => Some(remaining.negated()),
+        "" => {
+            errors.push(FieldError::new(
+                "amount",
+                format!("disbursement {reference} is already fully reversed"),
+            ));
+            None
+        }
+        text => match Amount::parse(text) {
+            Ok(a) if a.is_zero() => {
+                errors.push(FieldError::new(
+                    "amount",
+                    "a reversal of zero reverses nothing",
+                ));
+                None
+            }
+            Ok(a) if a.is_negative() => Some(a),
+            Ok(a) => Some(a.negated()),
+            Err(e) => {
+                errors.push(FieldError::new("amount", e.to_string()));
+                None
+            }
+        },
+    };
+    let (user_ref, plan_ref, form_ref) = (&user, &plan, &*form);
+    let show = |errors: Vec<FieldError>, status: Status| async move {
+        let page = reversal_form(db, user_ref, plan_ref, reference, form_ref, &errors).await?;
+        Ok::<_, WebError>(Err((status, RawHtml(page))))
+    };
+    let Some(amount) = amount.filter(|_| errors.is_empty()) else {
+        return show(errors, Status::UnprocessableEntity).await;
+    };
+    let new_reference = Some(form.reference.trim())
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| format!("{reference}-R{}", count + 1), str::to_owned);
+    let date = if form.date.trim().is_empty() {
+        chrono::Utc::now().date_naive().to_string()
+    } else {
+        form.date.trim().to_owned()
+    };
+    let text = |column: &str| match original.get(column) {
+        Some(Cell::Text(t)) => t.clone(),
+        Some(Cell::Empty) | None => String::new(),
+        Some(other) => other.csv_text().into_owned(),
+    };
+    let fields: Vec<(String, String)> = vec![
+        ("plan_code".to_owned(), plan.code.clone()),
+        ("reference".to_owned(), new_reference.clone()),
+        ("budget_line_code".to_owned(), text("budget_line_code")),
+        ("date".to_owned(), date),
+        ("amount".to_owned(), amount.to_string()),
+        ("currency".to_owned(), text("currency")),
+        ("payee_code".to_owned(), text("payee_code")),
+        ("description".to_owned(), form.reason.trim().to_owned()),
+        ("reverses".to_owned(), reference.to_owned()),
+    ];
+    let options = ImportOptions {
+        plan: Some(plan.code.clone()),
+        actor: user.caller.actor(),
+        expect: Expect::New,
+        recorded_by: Some(user.caller.user_id),
+        ..ImportOptions::default()
+    };
+    match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
+        Ok(_) => Ok(Ok(Redirect::to(format!(
+            "/disbursements/{}?plan={}&recorded=true",
+            urlencode(&new_reference),
+            urlencode(&plan.code)
+        )))),
+        Err(Error::Invalid { details, message }) => {
+            let details = if details.is_empty() {
+                vec![FieldError::new("record", message)]
+            } else {
+                details
+            };
+            show(details, Status::UnprocessableEntity).await
+        }
+        Err(Error::Conflict(message)) => {
+            show(
+                vec![FieldError::new("reference", message)],
+                Status::Conflict,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    nav: Nav,
+    plan_code: String,
+    entities: Vec<&'static str>,
+    entity: String,
+    csv: String,
+    /// Errors by line and column, when the dry run found any.
+    errors: Vec<FieldError>,
+    /// The counts of a clean dry run, or of the import once done.
+    counts: Option<(u64, u64, u64, u64)>,
+    warnings: Vec<FieldError>,
+    message: Option<String>,
+    done: bool,
+}
+
+#[derive(FromForm)]
+pub struct ImportForm<'r> {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    plan: String,
+    #[field(default = String::new())]
+    entity: String,
+    /// The uploaded file (the first step).
+    file: Option<TempFile<'r>>,
+    /// The file's text carried from the preview to the confirmation, or pasted.
+    #[field(default = String::new())]
+    csv: String,
+}
+
+fn entity_kind(name: &str) -> Result<RecordKind, Error> {
+    RecordKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            Error::invalid(
+                "choose what the file holds",
+                vec![FieldError::new(
+                    "entity",
+                    format!("\"{name}\" is not a record kind"),
+                )],
+            )
+        })
+}
+
+fn import_page(user: &WebUser, plan_code: &str, entity: &str, csv: String) -> ImportPage {
+    ImportPage {
+        nav: user.nav(),
+        plan_code: plan_code.to_owned(),
+        entities: RecordKind::ALL.iter().map(|k| k.name()).collect(),
+        entity: entity.to_owned(),
+        csv,
+        errors: Vec::new(),
+        counts: None,
+        warnings: Vec::new(),
+        message: None,
+        done: false,
+    }
+}
+
+/// `GET /import`: choose a record kind and a file.
+#[get("/import?<plan>")]
+pub async fn get_import(db: &State<DatabaseConnection>, user: WebUser, plan: Option<&str>) -> Page {
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, plan).await?;
+    render(&import_page(
+        &user,
+        &plan.code,
+        "disbursements",
+        String::new(),
+    ))
+}
+
+/// The file's text: the upload when there is one, else the carried or pasted text.
+async fn uploaded_text(form: &ImportForm<'_>) -> Result<String, Error> {
+    if let Some(file) = form.file.as_ref().filter(|f| f.len() > 0) {
+        let mut bytes = Vec::new();
+        file.open().await?.read_to_end(&mut bytes).await?;
+        return String::from_utf8(bytes).map_err(|_| {
+            Error::invalid(
+                "the file is not UTF-8 text",
+                vec![FieldError::new(
+                    "file",
+                    "save the file as CSV in UTF-8 and upload it again",
+                )],
+            )
+        });
+    }
+    Ok(form.csv.clone())
+}
+
+async fn run_import(
+    db: &DatabaseConnection,
+    user: &WebUser,
+    form: &ImportForm<'_>,
+    dry_run: bool,
+) -> StatusPage {
+    user.check_csrf(&form.csrf)?;
+    user.require(auth::Writer::ROLES)?;
+    let plan = page_plan(db, Some(&form.plan)).await?;
+    let mut page = import_page(user, &plan.code, &form.entity, String::new());
+    let kind = match entity_kind(&form.entity) {
+        Ok(kind) => kind,
+        Err(e) => {
+            page.errors = e.details().to_vec();
+            return Ok((Status::UnprocessableEntity, render(&page)?));
+        }
+    };
+    let text = match uploaded_text(form).await {
+        Ok(text) => text,
+        Err(e) => {
+            page.errors = e.details().to_vec();
+            page.message = Some(e.user_message());
+            return Ok((Status::UnprocessableEntity, render(&page)?));
+        }
+    };
+    if text.trim().is_empty() {
+        page.errors = vec![FieldError::new("file", "choose a CSV file to upload")];
+        return Ok((Status::UnprocessableEntity, render(&page)?));
+    }
+    page.csv = text.clone();
+    let options = ImportOptions {
+        plan: kind.is_plan_scoped().then(|| plan.code.clone()),
+        dry_run,
+        actor: user.caller.actor(),
+        recorded_by: Some(user.caller.user_id),
+        ..ImportOptions::default()
+    };
+    let source = Source::from_bytes(kind.file_name(), text.into_bytes());
+    match import::import_file(db, kind, source, &options, &NoProgress).await {
+        Ok(report) => {
+            if let Some(file) = report.files.first() {
+                page.counts = Some((file.rows, file.created, file.updated, file.unchanged));
+                page.warnings = file.warnings.clone();
+            }
+            page.done = !dry_run;
+            Ok((Status::Ok, render(&page)?))
+        }
+        Err(Error::Invalid { message, details }) => {
+            page.message = Some(message);
+            page.errors = details;
+            Ok((Status::UnprocessableEntity, render(&page)?))
+        }
+        Err(e @ (Error::BadRequest(_) | Error::NotFound(_) | Error::Conflict(_))) => {
+            page.message = Some(e.user_message());
+            Ok((e.status(), render(&page)?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /import/preview`: a dry run of the uploaded file: every error by line and column,
+/// or the counts that would change, with a button to confirm.
+#[post("/import/preview", data = "<form>")]
+pub async fn post_import_preview(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<ImportForm<'_>>,
+) -> StatusPage {
+    run_import(db, &user, &form, true).await
+}
+
+/// `POST /import`: imports the previewed file for real, as one transaction.
+#[post("/import", data = "<form>")]
+pub async fn post_import(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<ImportForm<'_>>,
+) -> StatusPage {
+    run_import(db, &user, &form, false).await
+}

@@ -1,0 +1,399 @@
+//! Sign-in, sessions, CSRF tokens and the throttling of failed sign-ins.
+//!
+//! The session is a Rocket private cookie (encrypted and authenticated with the app's
+//! `secret_key`): it holds the user's id and when they signed in, nothing else. Every request
+//! reads the user again from the database, so a disabled user or a changed role takes effect
+//! at once. The cookie is HttpOnly, SameSite=Lax, and Secure when the app serves TLS.
+//!
+//! Every form carries a CSRF token: a random value kept in its own private cookie and echoed
+//! in a hidden field; a POST whose field does not match the cookie is refused with 403. The
+//! API does not accept the session cookie at all (it keeps bearer tokens), so no state-changing
+//! API route can be reached with a cookie alone.
+//!
+//! Failed sign-ins are counted in the database (table `login_attempts`), per account and per
+//! client address, over a sliding window; past the limit the answer is 429 whatever the
+//! password, so guessing stops. The app keeps no state in memory between requests.
+
+use chrono::Utc;
+use rocket::form::{Form, FromForm};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::Redirect;
+use rocket::response::content::RawHtml;
+use rocket::{State, get, post};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, Value};
+
+use super::{Nav, WebError, render};
+use crate::domain::Role;
+use crate::entity::user;
+use crate::error::Error;
+use crate::service::audit::hex;
+use crate::service::users::{self, Caller};
+
+const SESSION_COOKIE: &str = "naptrack_session";
+const CSRF_COOKIE: &str = "naptrack_csrf";
+/// How long a session lasts after sign-in.
+const SESSION_SECONDS: i64 = 12 * 60 * 60;
+/// The window over which failed sign-ins are counted.
+pub const THROTTLE_WINDOW_SECONDS: i64 = 15 * 60;
+/// Failed sign-ins to one account within the window before it is throttled.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed sign-ins from one client address within the window before it is throttled.
+pub const MAX_FAILURES_PER_CLIENT: i64 = 20;
+
+/// The signed-in user of a web request. A request without a valid session is sent to the
+/// sign-in page (see [`WebError::SignIn`]).
+#[derive(Debug, Clone)]
+pub struct WebUser {
+    pub caller: Caller,
+    /// The CSRF token that this page's forms carry.
+    pub csrf: String,
+}
+
+impl WebUser {
+    pub fn nav(&self) -> Nav {
+        Nav::signed_in(&self.caller, &self.csrf)
+    }
+
+    pub fn may_write(&self) -> bool {
+        crate::auth::Writer::ROLES.contains(&self.caller.role)
+    }
+
+    /// Refuses roles outside `roles` with a 403 page.
+    pub fn require(&self, roles: &[Role]) -> Result<(), WebError> {
+        if roles.contains(&self.caller.role) {
+            Ok(())
+        } else {
+            Err(WebError::from(Error::Forbidden(
+                "your role does not allow this page or action".to_owned(),
+            )))
+        }
+    }
+
+    /// Refuses a POST whose CSRF field does not match the cookie.
+    pub fn check_csrf(&self, field: &str) -> Result<(), WebError> {
+        check_token(&self.csrf, field)
+    }
+}
+
+fn check_token(expected: &str, field: &str) -> Result<(), WebError> {
+    // Compared in constant time, so the comparison does not leak how much matched.
+    let same = expected.len() == field.len()
+        && expected
+            .bytes()
+            .zip(field.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same && !expected.is_empty() {
+        Ok(())
+    } else {
+        Err(WebError::from(Error::Forbidden(
+            "the form has expired or did not come from this site; reload the page and try again"
+                .to_owned(),
+        )))
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String, Error> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(hex(&buffer))
+}
+
+/// Whether the app answers over TLS, so cookies are marked Secure.
+fn served_over_tls(request: &Request<'_>) -> bool {
+    request.rocket().config().tls_enabled()
+}
+
+fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .build()
+}
+
+/// The CSRF token of this browser, created (and set as a cookie) on first use.
+fn csrf_token(request: &Request<'_>) -> Result<String, Error> {
+    let jar = request.cookies();
+    if let Some(existing) = jar.get_private(CSRF_COOKIE) {
+        return Ok(existing.value().to_owned());
+    }
+    // A cookie set earlier in this same request is pending, not yet readable as private.
+    if let Some(pending) = jar.get_pending(CSRF_COOKIE) {
+        return Ok(pending.value().to_owned());
+    }
+    let token = random_hex(32)?;
+    jar.add_private(cookie(CSRF_COOKIE, token.clone(), served_over_tls(request)));
+    Ok(token)
+}
+
+/// The CSRF token for pages shown to anyone (the sign-in page).
+pub struct CsrfToken(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CsrfToken {
+    type Error = Error;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match csrf_token(request) {
+            Ok(token) => Outcome::Success(CsrfToken(token)),
+            Err(e) => Outcome::Error((Status::InternalServerError, e)),
+        }
+    }
+}
+
+/// The user id and sign-in time in the session cookie: `"<id>:<unix seconds>"`.
+fn read_session(jar: &CookieJar<'_>) -> Option<i32> {
+    let cookie = jar.get_private(SESSION_COOKIE)?;
+    let (id, since) = cookie.value().split_once(':')?;
+    let since: i64 = since.parse().ok()?;
+    let now = Utc::now().timestamp();
+    (now >= since && now - since < SESSION_SECONDS)
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+async fn session_caller(request: &Request<'_>) -> Result<Option<Caller>, Error> {
+    let Some(user_id) = read_session(request.cookies()) else {
+        return Ok(None);
+    };
+    let Some(db) = request.rocket().state::<DatabaseConnection>() else {
+        return Err(Error::Internal("no database".to_owned()));
+    };
+    let user = user::Entity::find_by_id(user_id).one(db).await?;
+    Ok(user.filter(|u| u.disabled_at.is_none()).map(|u| Caller {
+        user_id: u.id,
+        email: u.email,
+        role: u.role,
+    }))
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WebUser {
+    type Error = WebError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let caller = match session_caller(request).await {
+            Ok(Some(caller)) => caller,
+            Ok(None) => {
+                let next = request.uri().to_string();
+                return Outcome::Error((Status::Unauthorized, WebError::SignIn(next)));
+            }
+            Err(e) => return Outcome::Error((e.status(), WebError::from(e))),
+        };
+        match csrf_token(request) {
+            Ok(csrf) => Outcome::Success(WebUser { caller, csrf }),
+            Err(e) => Outcome::Error((e.status(), WebError::from(e))),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+/// Only a local path is followed after sign-in, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/dashboard".to_owned(),
+    }
+}
+
+/// `GET /login`: the sign-in form.
+#[get("/login?<next>")]
+pub fn get_login(csrf: CsrfToken, next: Option<&str>) -> Result<RawHtml<String>, WebError> {
+    render(&LoginPage {
+        nav: Nav::anonymous(),
+        csrf: csrf.0,
+        email: String::new(),
+        next: safe_next(next),
+        error: None,
+    })
+}
+
+#[derive(FromForm)]
+pub struct LoginForm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    next: String,
+}
+
+/// The client address for throttling; requests without one share a key.
+pub struct ClientAddress(String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddress {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let address = request
+            .client_ip()
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        Outcome::Success(ClientAddress(address))
+    }
+}
+
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
+/// Failed sign-ins against `key` within the window.
+async fn recent_failures(db: &DatabaseConnection, key: &str, now: i64) -> Result<i64, Error> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM login_attempts WHERE key = {} AND attempted_at > {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(key.to_owned()),
+                Value::from(now - THROTTLE_WINDOW_SECONDS),
+            ],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    })
+}
+
+/// Records a failed sign-in against each key, and forgets attempts older than the window.
+async fn record_failure(db: &DatabaseConnection, keys: &[&str], now: i64) -> Result<(), Error> {
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "DELETE FROM login_attempts WHERE attempted_at <= {}",
+            placeholder(backend, 1)
+        ),
+        [Value::from(now - THROTTLE_WINDOW_SECONDS)],
+    ))
+    .await?;
+    for key in keys {
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO login_attempts (key, attempted_at) VALUES ({}, {})",
+                placeholder(backend, 1),
+                placeholder(backend, 2)
+            ),
+            [Value::from((*key).to_owned()), Value::from(now)],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn forget_failures(db: &DatabaseConnection, key: &str) -> Result<(), Error> {
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "DELETE FROM login_attempts WHERE key = {}",
+            placeholder(backend, 1)
+        ),
+        [Value::from(key.to_owned())],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The answer to a sign-in: a redirect to where the user was going, or the form again with
+/// the email kept and the reason.
+type LoginOutcome = Result<Redirect, (Status, RawHtml<String>)>;
+
+/// `POST /login`: checks the CSRF token, the throttle, then the password. An unknown email
+/// and a wrong password get the same answer.
+#[post("/login", data = "<form>")]
+pub async fn post_login(
+    db: &State<DatabaseConnection>,
+    jar: &CookieJar<'_>,
+    csrf: CsrfToken,
+    client: ClientAddress,
+    config: &rocket::Config,
+    form: Form<LoginForm>,
+) -> Result<LoginOutcome, WebError> {
+    check_token(&csrf.0, &form.csrf)?;
+    let email = form.email.trim().to_lowercase();
+    let account_key = format!("account:{email}");
+    let client_key = format!("client:{}", client.0);
+    let now = Utc::now().timestamp();
+    let refuse = |status: Status, message: &str| -> Result<LoginOutcome, WebError> {
+        let page = render(&LoginPage {
+            nav: Nav::anonymous(),
+            csrf: csrf.0.clone(),
+            email: form.email.trim().to_owned(),
+            next: safe_next(Some(&form.next)),
+            error: Some(message.to_owned()),
+        })?;
+        Ok(Err((status, page)))
+    };
+    if recent_failures(db, &account_key, now).await? >= MAX_FAILURES_PER_ACCOUNT
+        || recent_failures(db, &client_key, now).await? >= MAX_FAILURES_PER_CLIENT
+    {
+        return refuse(
+            Status::TooManyRequests,
+            "Too many failed sign-ins. Wait 15 minutes and try again.",
+        );
+    }
+    match users::authenticate_password(db, &email, &form.password).await? {
+        Some(caller) => {
+            forget_failures(db, &account_key).await?;
+            jar.add_private(cookie(
+                SESSION_COOKIE,
+                format!("{}:{now}", caller.user_id),
+                config.tls_enabled(),
+            ));
+            Ok(Ok(Redirect::to(safe_next(Some(&form.next)))))
+        }
+        None => {
+            record_failure(db, &[&account_key, &client_key], now).await?;
+            refuse(
+                Status::Unauthorized,
+                "The email or the password is not right.",
+            )
+        }
+    }
+}
+
+#[derive(FromForm)]
+pub struct CsrfForm {
+    #[field(default = String::new())]
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session (the CSRF token goes with it).
+#[post("/logout", data = "<form>")]
+pub fn post_logout(
+    jar: &CookieJar<'_>,
+    csrf: CsrfToken,
+    form: Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    check_token(&csrf.0, &form.csrf)?;
+    jar.remove_private(Cookie::from(SESSION_COOKIE));
+    jar.remove_private(Cookie::from(CSRF_COOKIE));
+    Ok(Redirect::to("/login"))
+}

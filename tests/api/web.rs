@@ -1,0 +1,681 @@
+//! The web UI through Rocket's tracked local client, which keeps cookies between requests
+//! like a browser: sign-in, sessions, CSRF, throttling, roles, and the pages that write.
+
+use naptrack::domain::Role;
+use rocket::http::{ContentType, Status};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn add_user(app: &TestApp, email: &str, role: Role) {
+    naptrack::service::users::add_user(&app.db, email, role, None, Some(PASSWORD), "test")
+        .await
+        .expect("the user is created");
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("a CSRF field") + marker.len();
+    let end = page[start..].find('"').expect("the end of the field") + start;
+    page[start..end].to_owned()
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", naptrack_urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn naptrack_urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl TestApp {
+    /// The CSRF token of the sign-in page, which also sets the CSRF cookie.
+    async fn login_csrf(&self) -> String {
+        let page = self.get("/login").await.into_string().await.unwrap();
+        csrf_of(&page)
+    }
+
+    async fn post_form(
+        &self,
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> rocket::local::asynchronous::LocalResponse<'_> {
+        self.client
+            .post(uri.to_owned())
+            .header(ContentType::Form)
+            .body(form_body(fields))
+            .dispatch()
+            .await
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Status {
+        let csrf = self.login_csrf().await;
+        self.post_form(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+        .status()
+    }
+
+    /// The CSRF token that a signed-in page carries.
+    async fn page_csrf(&self, uri: &str) -> String {
+        let page = self.get(uri).await.into_string().await.unwrap();
+        csrf_of(&page)
+    }
+
+    async fn page(&self, uri: &str) -> (Status, String) {
+        let response = self.get(uri).await;
+        let status = response.status();
+        (status, response.into_string().await.unwrap_or_default())
+    }
+}
+
+#[rocket::async_test]
+async fn a_user_signs_in_with_email_and_password_and_sees_the_dashboard() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+
+    let status = app.sign_in("Clerk@Ministry.example", PASSWORD).await;
+
+    assert_eq!(status, Status::SeeOther);
+    let (status, page) = app.page("/dashboard").await;
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains("clerk@ministry.example"), "{page}");
+    assert!(page.contains("recorder"));
+}
+
+#[rocket::async_test]
+async fn the_session_cookie_is_http_only_and_same_site() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    let csrf = app.login_csrf().await;
+
+    let response = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "clerk@ministry.example"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+
+    let cookie = response
+        .headers()
+        .get("Set-Cookie")
+        .find(|c| c.starts_with("naptrack_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let value = cookie
+        .trim_start_matches("naptrack_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default();
+    assert!(
+        !value.contains("%3A") && !value.contains(':'),
+        "the cookie is encrypted: {cookie}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+
+    let csrf = app.login_csrf().await;
+    let wrong = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "clerk@ministry.example"),
+                ("password", "not the password"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let wrong_status = wrong.status();
+    let wrong_page = wrong.into_string().await.unwrap();
+    let unknown = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "nobody@ministry.example"),
+                ("password", "not the password"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let unknown_status = unknown.status();
+    let unknown_page = unknown.into_string().await.unwrap();
+
+    assert_eq!(wrong_status, Status::Unauthorized);
+    assert_eq!(unknown_status, Status::Unauthorized);
+    let message = "The email or the password is not right.";
+    assert!(wrong_page.contains(message), "{wrong_page}");
+    assert!(unknown_page.contains(message), "{unknown_page}");
+    assert_eq!(app.page("/dashboard").await.0, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn repeated_failed_sign_ins_are_throttled_with_429_even_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+
+    for _ in 0..5 {
+        let status = app
+            .sign_in("clerk@ministry.example", "guess guess guess")
+            .await;
+        assert_eq!(status, Status::Unauthorized);
+    }
+    let status = app.sign_in("clerk@ministry.example", PASSWORD).await;
+
+    assert_eq!(status, Status::TooManyRequests);
+}
+
+#[rocket::async_test]
+async fn a_sign_in_without_the_csrf_token_is_refused() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.login_csrf().await;
+
+    let missing = app
+        .post_form(
+            "/login",
+            &[("email", "clerk@ministry.example"), ("password", PASSWORD)],
+        )
+        .await
+        .status();
+    let wrong = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "clerk@ministry.example"),
+                ("password", PASSWORD),
+                ("csrf", "forged"),
+            ],
+        )
+        .await
+        .status();
+
+    assert_eq!(missing, Status::Forbidden);
+    assert_eq!(wrong, Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn a_page_without_a_session_sends_the_user_to_sign_in() {
+    let app = TestApp::spawn().await;
+
+    let response = app.get("/dashboard").await;
+
+    assert_eq!(response.status(), Status::SeeOther);
+    let location = response.headers().get_one("Location").unwrap_or_default();
+    assert!(location.starts_with("/login?next=/dashboard"), "{location}");
+}
+
+#[rocket::async_test]
+async fn signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/dashboard").await;
+
+    let status = app.post_form("/logout", &[("csrf", &csrf)]).await.status();
+
+    assert_eq!(status, Status::SeeOther);
+    assert_eq!(app.page("/dashboard").await.0, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn the_dashboard_shows_totals_an_svg_chart_and_flag_counts() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/dashboard").await;
+
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains("<svg"), "{page}");
+    assert!(page.contains("Execution by objective"));
+    assert!(page.contains("Amount (EUR)"));
+    assert!(page.contains("critical"));
+    assert!(page.contains("severity=critical"), "{page}");
+}
+
+#[rocket::async_test]
+async fn the_unfunded_victim_compensation_fund_is_on_the_flags_page() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/flags?severity=critical&as_of=2016-06-30").await;
+
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains("OBLIGATION_UNFUNDED"), "{page}");
+    assert!(page.contains("VCF"));
+    assert!(!page.contains("<th scope=\"row\">LOW_EXECUTION"));
+}
+
+#[rocket::async_test]
+async fn a_bad_filter_is_a_400_page_not_a_500() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/flags?as_of=2016-02-30").await;
+    let (report_status, _) = app.page("/reports?by=pillar").await;
+
+    assert_eq!(status, Status::BadRequest);
+    assert!(page.contains("as_of must be a date"), "{page}");
+    assert_eq!(report_status, Status::BadRequest);
+}
+
+#[rocket::async_test]
+async fn the_reports_page_has_two_charts_and_a_csv_download_that_works_with_the_session() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app
+        .page("/reports?by=funding-source&fiscal_year=2016")
+        .await;
+    let csv = app
+        .get("/reports/execution.csv?by=funding-source&fiscal_year=2016")
+        .await;
+
+    assert_eq!(status, Status::Ok);
+    assert_eq!(page.matches("<svg").count(), 2, "{page}");
+    assert!(page.contains("Disbursements by month"));
+    assert_eq!(csv.status(), Status::Ok);
+    let text = csv.into_string().await.unwrap();
+    assert!(text.starts_with("key,label,allocated,committed,disbursed,remaining,execution_rate\n"));
+    assert!(text.contains("\nTOTAL,Total,"));
+}
+
+#[rocket::async_test]
+async fn a_donor_sees_no_write_forms_and_the_write_routes_refuse_them() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+    let csrf = app.page_csrf("/dashboard").await;
+
+    let (_, dashboard) = app.page("/dashboard").await;
+    let (_, activity) = app.page("/activities/PROT-04").await;
+    let form = app.page("/disbursements/new").await.0;
+    let import = app.page("/import").await.0;
+    let post = app
+        .post_form(
+            "/disbursements/new",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("budget_line_code", "BL-2015-001"),
+                ("reference", "DONOR-1"),
+                ("date", "2015-06-01"),
+                ("amount", "10.00"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await
+        .status();
+
+    assert!(!dashboard.contains("Log a disbursement"));
+    assert!(!dashboard.contains("/import"));
+    assert!(!activity.contains("Reverse"));
+    assert_eq!(form, Status::Forbidden);
+    assert_eq!(import, Status::Forbidden);
+    assert_eq!(post, Status::Forbidden);
+    assert!(!naptrack_export(&app).await.contains("DONOR-1"));
+}
+
+async fn naptrack_export(app: &TestApp) -> String {
+    let mut out = Vec::new();
+    naptrack::service::export::export_csv(
+        &app.db,
+        naptrack::domain::records::RecordKind::Disbursements,
+        Some("NAP-2015"),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[rocket::async_test]
+async fn a_recorder_logs_a_disbursement_through_the_form_and_finds_it_on_the_activity_page() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let (status, form) = app.page("/disbursements/new").await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        form.contains("BL-2015-001"),
+        "the picker lists the budget lines"
+    );
+    let csrf = csrf_of(&form);
+
+    let response = app
+        .post_form(
+            "/disbursements/new",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("budget_line_code", "BL-2015-001"),
+                ("reference", "WEB-0001"),
+                ("date", "2015-06-01"),
+                ("amount", "1234567.8901"),
+                ("currency", "EUR"),
+                ("description", "Printing of leaflets"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), Status::SeeOther);
+    let location = response.headers().get_one("Location").unwrap().to_owned();
+    let (status, confirmation) = app.page(&location).await;
+    assert_eq!(status, Status::Ok);
+    assert!(confirmation.contains("WEB-0001 recorded"), "{confirmation}");
+    assert!(confirmation.contains("1,234,567.8901"));
+    let (_, activity) = app.page("/activities/PART-01").await;
+    assert!(activity.contains("WEB-0001"));
+    assert!(
+        naptrack_export(&app)
+            .await
+            .contains("WEB-0001,BL-2015-001,2015-06-01,1234567.8901,EUR")
+    );
+}
+
+#[rocket::async_test]
+async fn a_disbursement_form_with_errors_shows_each_beside_its_field_and_keeps_the_input() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/disbursements/new").await;
+
+    let response = app
+        .post_form(
+            "/disbursements/new",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("budget_line_code", "BL-2015-001"),
+                ("reference", "WEB-0002"),
+                ("date", "2015-06-01"),
+                ("amount", "12,50"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    let page = response.into_string().await.unwrap();
+    assert!(page.contains("id=\"amount-error\""), "{page}");
+    assert!(page.contains("value=\"12,50\""));
+    assert!(page.contains("value=\"WEB-0002\""));
+    assert!(!naptrack_export(&app).await.contains("WEB-0002"));
+}
+
+#[rocket::async_test]
+async fn a_disbursement_without_the_csrf_token_is_refused_and_not_recorded() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+
+    let status = app
+        .post_form(
+            "/disbursements/new",
+            &[
+                ("plan", "NAP-2015"),
+                ("budget_line_code", "BL-2015-001"),
+                ("reference", "WEB-0003"),
+                ("date", "2015-06-01"),
+                ("amount", "10.00"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await
+        .status();
+
+    assert_eq!(status, Status::Forbidden);
+    assert!(!naptrack_export(&app).await.contains("WEB-0003"));
+}
+
+#[rocket::async_test]
+async fn a_recorder_reverses_a_disbursement_through_the_form() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let (status, form) = app.page("/disbursements/D-2015-0002/reversal").await;
+    assert_eq!(status, Status::Ok, "{form}");
+    let csrf = csrf_of(&form);
+
+    let response = app
+        .post_form(
+            "/disbursements/D-2015-0002/reversal",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("reason", "Paid twice"),
+                ("amount", "2000.00"),
+                ("date", "2015-02-01"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), Status::SeeOther);
+    let export = naptrack_export(&app).await;
+    assert!(
+        export.contains("D-2015-0002-R1,BL-2015-036,2015-02-01,-2000.00,EUR"),
+        "{export}"
+    );
+}
+
+fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &str)) -> String {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
+        file.0, file.1
+    ));
+    body
+}
+
+#[rocket::async_test]
+async fn the_import_preview_lists_every_error_by_line_and_column_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/import").await;
+    let csv = "reference,budget_line_code,date,amount,currency\n\
+               IMP-1,BL-2015-001,2015-03-01,100.00,EUR\n\
+               IMP-2,BL-2015-001,2015-03-01,1e3,EUR\n\
+               IMP-3,NO-SUCH-LINE,2015-03-01,5.00,EUR\n";
+    let boundary = "XBOUNDARYX";
+
+    let response = app
+        .client
+        .post("/import/preview")
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", boundary)))
+        .body(multipart(
+            boundary,
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("entity", "disbursements"),
+            ],
+            ("disbursements.csv", csv),
+        ))
+        .dispatch()
+        .await;
+
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    let page = response.into_string().await.unwrap();
+    assert!(
+        page.contains("<td class=\"num\">3</td><th scope=\"row\">amount</th>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"num\">4</td><th scope=\"row\">budget_line_code</th>"),
+        "{page}"
+    );
+    assert!(!naptrack_export(&app).await.contains("IMP-1"));
+}
+
+#[rocket::async_test]
+async fn a_clean_import_is_previewed_with_its_counts_then_confirmed() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/import").await;
+    let csv = "reference,budget_line_code,date,amount,currency\nIMP-1,BL-2015-001,2015-03-01,100.00,EUR\n";
+    let boundary = "XBOUNDARYX";
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("plan", "NAP-2015"),
+        ("entity", "disbursements"),
+    ];
+
+    let preview = app
+        .client
+        .post("/import/preview")
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", boundary)))
+        .body(multipart(boundary, &fields, ("disbursements.csv", csv)))
+        .dispatch()
+        .await;
+    assert_eq!(preview.status(), Status::Ok);
+    let page = preview.into_string().await.unwrap();
+    assert!(page.contains("1 created"), "{page}");
+    assert!(!naptrack_export(&app).await.contains("IMP-1"));
+
+    let mut confirm_fields = fields.to_vec();
+    confirm_fields.push(("csv", csv));
+    let confirm = app
+        .client
+        .post("/import")
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", boundary)))
+        .body(multipart(boundary, &confirm_fields, ("", "")))
+        .dispatch()
+        .await;
+
+    assert_eq!(confirm.status(), Status::Ok);
+    assert!(naptrack_export(&app).await.contains("IMP-1,BL-2015-001"));
+}
+
+#[rocket::async_test]
+async fn the_audit_trail_is_for_auditors_and_admins_only() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "auditor@court.example", Role::Auditor).await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+    let donor = app.page("/audit").await.0;
+    let csrf = app.page_csrf("/").await;
+    app.post_form("/logout", &[("csrf", &csrf)]).await;
+    app.sign_in("auditor@court.example", PASSWORD).await;
+    let (auditor, page) = app.page("/audit").await;
+
+    assert_eq!(donor, Status::Forbidden);
+    assert_eq!(auditor, Status::Ok);
+    assert!(page.contains("Intact"), "{page}");
+    assert!(page.contains("user:test") || page.contains("test"));
+}
+
+#[rocket::async_test]
+async fn an_admin_creates_and_revokes_a_token_on_the_users_page() {
+    let app = TestApp::spawn().await;
+    add_user(&app, "admin@ministry.example", Role::Admin).await;
+    app.sign_in("admin@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/users").await;
+
+    let created = app
+        .post_form(
+            "/users/tokens",
+            &[
+                ("csrf", &csrf),
+                ("email", "admin@ministry.example"),
+                ("label", "treasury sync"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), Status::Ok);
+    let page = created.into_string().await.unwrap();
+    assert!(page.contains("napt_"), "{page}");
+    assert!(page.contains("treasury sync"));
+    let tokens = naptrack::service::users::list_tokens(&app.db, None)
+        .await
+        .unwrap();
+    let id = tokens
+        .iter()
+        .find(|t| t.label.as_deref() == Some("treasury sync"))
+        .unwrap()
+        .id;
+
+    let revoked = app
+        .post_form(
+            &format!("/users/tokens/{id}/revocation"),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .status();
+
+    assert_eq!(revoked, Status::SeeOther);
+    let tokens = naptrack::service::users::list_tokens(&app.db, None)
+        .await
+        .unwrap();
+    assert!(
+        tokens
+            .iter()
+            .find(|t| t.id == id)
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
+#[rocket::async_test]
+async fn the_plan_page_shows_the_tree_with_exact_money() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/plan").await;
+
+    assert_eq!(status, Status::Ok);
+    assert!(page.contains("PREV"));
+    assert!(page.contains("/activities/PREV-01"));
+    assert!(page.contains("<th scope=\"col\" class=\"num\">Allocated</th>"));
+}
