@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_initial;
 mod m20261210_000002_login_attempts;
+mod m20261211_000003_disbursement_cover;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_initial::Migration),
             Box::new(m20261210_000002_login_attempts::Migration),
+            Box::new(m20261211_000003_disbursement_cover::Migration),
         ]
     }
 }

@@ -136,22 +136,46 @@ pub async fn gather(
         q.bind(year)
     );
     let line_rows = all(db, q, sql).await?;
+    // Summed per line and currency over the covering index, without a join; the rare payments
+    // in another currency than their line's are then read again by date, for conversion.
     let mut q = Binds::new(backend);
-    let sql = format!(
-        "SELECT d.budget_line_id AS line_id, d.currency AS currency, \
-         CASE WHEN d.currency = b.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
-         FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
-         WHERE b.plan_id = {} AND b.fiscal_year = {} AND d.date <= {} \
-         GROUP BY d.budget_line_id, d.currency, CASE WHEN d.currency = b.currency THEN NULL ELSE d.date END",
+    let (p1, d1, p2, y) = (
+        q.bind(plan.id),
+        q.bind(as_of),
         q.bind(plan.id),
         q.bind(year),
-        q.bind(as_of)
     );
+    let sql = format!(
+        "SELECT d.budget_line_id AS line_id, d.currency AS currency, NULL AS value_date, {sum} AS total \
+         FROM disbursements d WHERE d.plan_id = {p1} AND d.date <= {d1} \
+         AND d.budget_line_id IN (SELECT id FROM budget_lines WHERE plan_id = {p2} AND fiscal_year = {y}) \
+         GROUP BY d.budget_line_id, d.currency"
+    );
+    let line_currency: HashMap<i32, Currency> = line_rows
+        .iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "currency")?)))
+        .collect::<Result<_>>()?;
     let mut paid: HashMap<i32, Vec<Part>> = HashMap::new();
     for row in all(db, q, sql).await? {
-        paid.entry(row.try_get("", "line_id")?)
-            .or_default()
-            .push(read_part(&row)?);
+        let line_id: i32 = row.try_get("", "line_id")?;
+        let part = read_part(&row)?;
+        if line_currency.get(&line_id) == Some(&part.currency) {
+            paid.entry(line_id).or_default().push(part);
+            continue;
+        }
+        let mut q = Binds::new(backend);
+        let sql = format!(
+            "SELECT d.currency AS currency, d.date AS value_date, {sum} AS total FROM disbursements d \
+             WHERE d.plan_id = {} AND d.budget_line_id = {} AND d.currency = {} AND d.date <= {} \
+             GROUP BY d.currency, d.date",
+            q.bind(plan.id),
+            q.bind(line_id),
+            q.bind(part.currency.code().to_owned()),
+            q.bind(as_of)
+        );
+        for row in all(db, q, sql).await? {
+            paid.entry(line_id).or_default().push(read_part(&row)?);
+        }
     }
 
     struct Line {
@@ -260,32 +284,47 @@ pub async fn gather(
         }
     }
 
-    // The last payment of each leading institution: on activities it leads, or to it.
+    // The last payment of each leading institution: on activities it leads, or to it. One
+    // pass over the covering index gives the last payment per line and payee; reversals
+    // (the only negative amounts) are no sign of activity.
     if !leaders.is_empty() {
         let mut q = Binds::new(backend);
-        let (p1, d1, p2, d2) = (
-            q.bind(plan.id),
-            q.bind(as_of),
-            q.bind(plan.id),
-            q.bind(as_of),
-        );
         let sql = format!(
-            "SELECT a.lead_institution_id AS institution_id, MAX(d.date) AS last_date \
-             FROM disbursements d JOIN budget_lines b ON b.id = d.budget_line_id \
-             JOIN activities a ON a.id = b.activity_id \
-             WHERE d.plan_id = {p1} AND d.date <= {d1} AND d.reverses_id IS NULL \
-             GROUP BY a.lead_institution_id \
-             UNION ALL \
-             SELECT d.payee_id AS institution_id, MAX(d.date) AS last_date FROM disbursements d \
-             WHERE d.plan_id = {p2} AND d.date <= {d2} AND d.payee_id IS NOT NULL AND d.reverses_id IS NULL \
-             GROUP BY d.payee_id"
+            "SELECT b.id AS line_id, b.activity_id AS activity_id FROM budget_lines b WHERE b.plan_id = {}",
+            q.bind(plan.id)
+        );
+        let mut activity_of_line: HashMap<i32, i32> = HashMap::new();
+        for row in all(db, q, sql).await? {
+            activity_of_line.insert(row.try_get("", "line_id")?, row.try_get("", "activity_id")?);
+        }
+        let mut lead_of_activity: HashMap<i32, i32> = HashMap::new();
+        for row in &activity_rows {
+            lead_of_activity.insert(
+                row.try_get("", "id")?,
+                row.try_get("", "lead_institution_id")?,
+            );
+        }
+        let mut q = Binds::new(backend);
+        let sql = format!(
+            "SELECT d.budget_line_id AS line_id, d.payee_id AS payee_id, MAX(d.date) AS last_date \
+             FROM disbursements d WHERE d.plan_id = {} AND d.date <= {} AND d.amount > 0 \
+             GROUP BY d.budget_line_id, d.payee_id",
+            q.bind(plan.id),
+            q.bind(as_of)
         );
         for row in all(db, q, sql).await? {
-            let id: i32 = row.try_get("", "institution_id")?;
             let last: NaiveDate = row.try_get("", "last_date")?;
-            if let Some(leader) = leaders.get_mut(&id) {
-                leader.last_disbursement =
-                    Some(leader.last_disbursement.map_or(last, |d| d.max(last)));
+            let line_id: i32 = row.try_get("", "line_id")?;
+            let payee: Option<i32> = row.try_get("", "payee_id")?;
+            let lead = activity_of_line
+                .get(&line_id)
+                .and_then(|a| lead_of_activity.get(a))
+                .copied();
+            for institution in [lead, payee].into_iter().flatten() {
+                if let Some(leader) = leaders.get_mut(&institution) {
+                    leader.last_disbursement =
+                        Some(leader.last_disbursement.map_or(last, |d| d.max(last)));
+                }
             }
         }
     }
@@ -312,7 +351,7 @@ pub async fn gather(
              CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
              FROM commitments c \
              JOIN budget_lines b ON b.activity_id = c.activity_id AND b.funding_source_id = c.funding_source_id \
-             JOIN disbursements d ON d.budget_line_id = b.id \
+             JOIN disbursements d ON d.plan_id = c.plan_id AND d.budget_line_id = b.id \
              WHERE c.plan_id = {} AND c.due_date < {} AND d.date >= c.date AND d.date <= {} \
              GROUP BY c.id, d.currency, CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END",
             q.bind(plan.id),

@@ -328,6 +328,140 @@ fn convert(
         .ok_or_else(|| Error::Internal("a converted total overflows".to_owned()))
 }
 
+/// What the report needs to know of a budget line to place its disbursements.
+struct LineInfo {
+    keys: [Option<String>; 7],
+    selected: bool,
+}
+
+/// The disbursements, aggregated without a join: over the covering index of
+/// (plan, budget line, currency, date, amount), once for the plan's currency (summed per line)
+/// and once for the rest (per line, currency, date and amount, for conversion record by
+/// record). Each line's group is then placed in its row, and the filters on fiscal year,
+/// funding source and donor applied, from the plan's budget lines held in memory.
+async fn disbursed_groups(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    dimension: Dimension,
+    filters: &Filters,
+) -> Result<Vec<Group>> {
+    let backend = db.get_database_backend();
+    let mut q = Binds::new(backend);
+    let sql = format!(
+        "SELECT b.id AS line_id, b.category AS category, CAST(b.fiscal_year AS TEXT) AS fiscal_year, \
+         CAST(a.id AS TEXT) AS activity, CAST(a.objective_id AS TEXT) AS objective, \
+         CAST(a.lead_institution_id AS TEXT) AS lead, CAST(f.id AS TEXT) AS source, \
+         CAST(f.donor_id AS TEXT) AS donor, f.code AS source_code, donor.code AS donor_code \
+         FROM budget_lines b JOIN activities a ON a.id = b.activity_id \
+         JOIN funding_sources f ON f.id = b.funding_source_id \
+         LEFT JOIN institutions donor ON donor.id = f.donor_id WHERE b.plan_id = {}",
+        q.bind(plan.id)
+    );
+    let mut lines: HashMap<i32, LineInfo> = HashMap::new();
+    for row in db.query_all_raw(q.statement(sql)).await? {
+        let fiscal_year: String = row.try_get("", "fiscal_year")?;
+        let source_code: String = row.try_get("", "source_code")?;
+        let donor_code: Option<String> = row.try_get("", "donor_code")?;
+        let selected = filters
+            .fiscal_year
+            .is_none_or(|y| y.to_string() == fiscal_year)
+            && filters
+                .funding_source
+                .as_ref()
+                .is_none_or(|c| *c == source_code)
+            && filters
+                .donor
+                .as_ref()
+                .is_none_or(|c| donor_code.as_ref() == Some(c));
+        // In the order of `dimension_index`.
+        let keys = [
+            row.try_get("", "objective")?,
+            row.try_get("", "activity")?,
+            row.try_get("", "source")?,
+            row.try_get("", "donor")?,
+            row.try_get("", "lead")?,
+            row.try_get("", "category")?,
+            Some(fiscal_year),
+        ];
+        lines.insert(row.try_get("", "line_id")?, LineInfo { keys, selected });
+    }
+    let month = match (dimension, backend) {
+        (Dimension::Month, DbBackend::Postgres) => "to_char(d.date, 'YYYY-MM')",
+        (Dimension::Month, _) => "substr(d.date, 1, 7)",
+        _ => "NULL",
+    };
+    let mut groups = Vec::new();
+    for foreign in [false, true] {
+        let mut q = Binds::new(backend);
+        let mut conditions = vec![
+            format!("d.plan_id = {}", q.bind(plan.id)),
+            format!(
+                "d.currency {} {}",
+                if foreign { "<>" } else { "=" },
+                q.bind(plan.currency.code().to_owned())
+            ),
+        ];
+        if let Some(from) = filters.from {
+            conditions.push(format!("d.date >= {}", q.bind(from)));
+        }
+        if let Some(to) = filters.to {
+            conditions.push(format!("d.date <= {}", q.bind(to)));
+        }
+        let (columns, group_by) = if foreign {
+            (
+                "d.currency AS currency, d.date AS value_date, d.amount AS amount",
+                "1, 2, 3, 4, 5",
+            )
+        } else {
+            (
+                "MIN(d.currency) AS currency, NULL AS value_date, NULL AS amount",
+                "1, 2",
+            )
+        };
+        let sql = format!(
+            "SELECT d.budget_line_id AS line_id, {month} AS month, {columns}, \
+             CAST(SUM(d.amount) AS BIGINT) AS total, COUNT(*) AS n \
+             FROM disbursements d WHERE {} GROUP BY {group_by}",
+            conditions.join(" AND ")
+        );
+        for row in db.query_all_raw(q.statement(sql)).await? {
+            let line_id: i32 = row.try_get("", "line_id")?;
+            let Some(line) = lines.get(&line_id).filter(|l| l.selected) else {
+                continue;
+            };
+            let key = match dimension_index(dimension) {
+                Some(i) => line.keys[i].clone(),
+                None => row.try_get("", "month")?,
+            };
+            groups.push(Group {
+                key,
+                currency: row.try_get("", "currency")?,
+                value_date: row.try_get("", "value_date")?,
+                fiscal_year: None,
+                amount: row.try_get("", "amount")?,
+                total: row.try_get("", "total")?,
+                count: row.try_get("", "n")?,
+            });
+        }
+    }
+    Ok(groups)
+}
+
+/// Where a budget line's key for `dimension` sits in [`LineInfo::keys`]; `None` for months,
+/// which come from the disbursements.
+fn dimension_index(dimension: Dimension) -> Option<usize> {
+    match dimension {
+        Dimension::Objective => Some(0),
+        Dimension::Activity => Some(1),
+        Dimension::FundingSource => Some(2),
+        Dimension::Donor => Some(3),
+        Dimension::Institution => Some(4),
+        Dimension::Category => Some(5),
+        Dimension::FiscalYear => Some(6),
+        Dimension::Month => None,
+    }
+}
+
 /// Names of the records the dimension keys refer to.
 async fn labels(
     db: &DatabaseConnection,
@@ -386,7 +520,11 @@ pub async fn execution(
         .into_iter()
         .enumerate()
     {
-        for group in groups(db, plan, fiscal, dimension, measure, &filters).await? {
+        let measured = match measure {
+            Measure::Disbursed => disbursed_groups(db, plan, dimension, &filters).await?,
+            _ => groups(db, plan, fiscal, dimension, measure, &filters).await?,
+        };
+        for group in measured {
             let money = convert(&group, &rates, plan.currency, fiscal)?;
             let key = match (dimension, measure, group.value_date) {
                 (Dimension::FiscalYear, Measure::Committed, Some(date)) => {
