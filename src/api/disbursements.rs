@@ -9,29 +9,14 @@ use super::{
     IdempotencyKey, JsonResponse, QueryParams, idempotent, read_body, record_fields, without_lines,
 };
 use crate::auth::Writer;
-use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
-use crate::service::import::{self, Expect, ImportOptions};
+use crate::service::ledger::{self, Recorder, ReversalRequest};
 use crate::service::plans::resolve_plan;
-use crate::service::records::{self, Cell, Query};
-
-/// The fields a reversal request may carry.
-struct ReversalRequest {
-    reason: String,
-    amount: Option<Amount>,
-    reference: Option<String>,
-    date: Option<chrono::NaiveDate>,
-}
 
 fn parse_request(body: &[u8]) -> Result<ReversalRequest> {
     let mut errors = Vec::new();
-    let mut request = ReversalRequest {
-        reason: String::new(),
-        amount: None,
-        reference: None,
-        date: None,
-    };
+    let mut request = ReversalRequest::default();
     for (name, value) in record_fields(body)? {
         match name.as_str() {
             "reason" => request.reason = value,
@@ -93,89 +78,13 @@ pub async fn post_reversal(
     idempotent(db, &caller.0, &key, ("POST", &path, &bytes), || async {
         let request = parse_request(&bytes)?;
         let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
-        let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
-        query.filter("reference", reference)?;
-        let original = records::fetch(db.inner(), &query)
-            .await?
-            .pop()
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "there is no disbursement {reference} in plan {}",
-                    plan.code
-                ))
-            })?;
-        let mut reversals = Query::all(RecordKind::Disbursements, Some(plan.id));
-        reversals.filter("reverses", reference)?;
-        let earlier = records::fetch(db.inner(), &reversals).await?;
-        let reversed = Amount::checked_sum(earlier.iter().filter_map(|r| match r.get("amount") {
-            Some(Cell::Amount(amount)) => Some(*amount),
-            _ => None,
-        }))
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let Some(Cell::Amount(paid)) = original.get("amount") else {
-            return Err(Error::Internal(
-                "a disbursement without an amount".to_owned(),
-            ));
+        let recorder = Recorder {
+            actor: &caller.0.actor(),
+            user_id: Some(caller.0.user_id),
         };
-        let remaining = paid
-            .checked_add(reversed)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let amount = match request.amount {
-            Some(amount) if amount.is_negative() => amount,
-            Some(amount) => amount.negated(),
-            None if remaining.is_positive() => remaining.negated(),
-            None => {
-                return Err(Error::Conflict(format!(
-                    "disbursement {reference} is already fully reversed"
-                )));
-            }
-        };
-        let new_reference = request
-            .reference
-            .unwrap_or_else(|| format!("{reference}-R{}", earlier.len() + 1));
-        let text = |column: &str| {
-            original.get(column).map(|cell| match cell {
-                Cell::Text(text) => text.clone(),
-                Cell::Empty => String::new(),
-                other => other.csv_text().into_owned(),
-            })
-        };
-        let date = request
-            .date
-            .unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let fields = vec![
-            ("plan_code".to_owned(), plan.code.clone()),
-            ("reference".to_owned(), new_reference.clone()),
-            (
-                "budget_line_code".to_owned(),
-                text("budget_line_code").unwrap_or_default(),
-            ),
-            ("date".to_owned(), date.format("%Y-%m-%d").to_string()),
-            ("amount".to_owned(), amount.to_string()),
-            ("currency".to_owned(), text("currency").unwrap_or_default()),
-            (
-                "payee_code".to_owned(),
-                text("payee_code").unwrap_or_default(),
-            ),
-            ("description".to_owned(), request.reason.clone()),
-            ("reverses".to_owned(), reference.to_owned()),
-        ];
-        let options = ImportOptions {
-            plan: Some(plan.code.clone()),
-            actor: caller.0.actor(),
-            expect: Expect::New,
-            recorded_by: Some(caller.0.user_id),
-            ..ImportOptions::default()
-        };
-        import::write_record(db, RecordKind::Disbursements, &fields, &options)
+        let record = ledger::reverse(db, &plan, reference, request, recorder)
             .await
             .map_err(without_lines)?;
-        let mut stored = Query::all(RecordKind::Disbursements, Some(plan.id));
-        stored.filter("reference", &new_reference)?;
-        let record = records::fetch(db.inner(), &stored)
-            .await?
-            .pop()
-            .ok_or_else(|| Error::Internal("the reversal was not stored".to_owned()))?;
         Ok(JsonResponse::new(Status::Created, &record.to_json()))
     })
     .await

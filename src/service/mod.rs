@@ -6,6 +6,7 @@ pub mod export;
 pub mod flags;
 pub mod idempotency;
 pub mod import;
+pub mod ledger;
 pub mod plans;
 pub mod records;
 pub mod reports;

@@ -23,6 +23,7 @@ use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError};
 use crate::money::Amount;
 use crate::service::import::{self, Expect, ImportOptions, NoProgress, Source};
+use crate::service::ledger::{self, Recorder, ReversalRequest, Reversible};
 use crate::service::records::{self, Cell, Query};
 use crate::service::users;
 
@@ -373,32 +374,6 @@ pub struct ReversalForm {
     reference: String,
 }
 
-/// The original disbursement, what is left of it to reverse, and how many reversals it has.
-async fn reversible(
-    db: &DatabaseConnection,
-    plan: &crate::entity::plan::Model,
-    reference: &str,
-) -> Result<(records::Record, Amount, usize), Error> {
-    let original = find_disbursement(db, plan.id, &plan.code, reference).await?;
-    let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
-    query.filter("reverses", reference)?;
-    let earlier = records::fetch(db, &query).await?;
-    let reversed = Amount::checked_sum(earlier.iter().filter_map(|r| match r.get("amount") {
-        Some(Cell::Amount(a)) => Some(*a),
-        _ => None,
-    }))
-    .map_err(|e| Error::Internal(e.to_string()))?;
-    let Some(Cell::Amount(paid)) = original.get("amount") else {
-        return Err(Error::Internal(
-            "a disbursement without an amount".to_owned(),
-        ));
-    };
-    let remaining = paid
-        .checked_add(reversed)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok((original, remaining, earlier.len()))
-}
-
 async fn reversal_form(
     db: &DatabaseConnection,
     user: &WebUser,
@@ -407,7 +382,11 @@ async fn reversal_form(
     form: &ReversalForm,
     errors: &[FieldError],
 ) -> Result<String, WebError> {
-    let (original, remaining, _) = reversible(db, plan, reference).await?;
+    let Reversible {
+        original,
+        remaining,
+        ..
+    } = ledger::reversible(db, plan, reference).await?;
     let field = |name: &str, value: &str| Field {
         value: value.to_owned(),
         error: errors
@@ -478,35 +457,26 @@ pub async fn post_reversal(
     user.check_csrf(&form.csrf)?;
     user.require(auth::Writer::ROLES)?;
     let plan = page_plan(db, Some(&form.plan)).await?;
-    let (original, remaining, count) = reversible(db, &plan, reference).await?;
     let mut errors = Vec::new();
-    if form.reason.trim().is_empty() {
-        errors.push(FieldError::new(
-            "reason",
-            "say why the disbursement is reversed",
-        ));
-    }
     let amount = match form.amount.trim() {
-        "" if remaining.is_positive() => Some(remaining.negated()),
-        "" => {
-            errors.push(FieldError::new(
-                "amount",
-                format!("disbursement {reference} is already fully reversed"),
-            ));
-            None
-        }
+        "" => None,
         text => match Amount::parse(text) {
-            Ok(a) if a.is_zero() => {
-                errors.push(FieldError::new(
-                    "amount",
-                    "a reversal of zero reverses nothing",
-                ));
-                None
-            }
-            Ok(a) if a.is_negative() => Some(a),
-            Ok(a) => Some(a.negated()),
+            Ok(amount) => Some(amount),
             Err(e) => {
                 errors.push(FieldError::new("amount", e.to_string()));
+                None
+            }
+        },
+    };
+    let date = match form.date.trim() {
+        "" => None,
+        text => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "date",
+                    format!("\"{text}\" is not a date (YYYY-MM-DD)"),
+                ));
                 None
             }
         },
@@ -516,44 +486,24 @@ pub async fn post_reversal(
         let page = reversal_form(db, user_ref, plan_ref, reference, form_ref, &errors).await?;
         Ok::<_, WebError>(Err((status, RawHtml(page))))
     };
-    let Some(amount) = amount.filter(|_| errors.is_empty()) else {
+    if !errors.is_empty() {
         return show(errors, Status::UnprocessableEntity).await;
+    }
+    let request = ReversalRequest {
+        reason: form.reason.clone(),
+        amount,
+        reference: Some(form.reference.trim().to_owned()).filter(|r| !r.is_empty()),
+        date,
     };
-    let new_reference = Some(form.reference.trim())
-        .filter(|r| !r.is_empty())
-        .map_or_else(|| format!("{reference}-R{}", count + 1), str::to_owned);
-    let date = if form.date.trim().is_empty() {
-        chrono::Utc::now().date_naive().to_string()
-    } else {
-        form.date.trim().to_owned()
+    let actor = user.caller.actor();
+    let recorder = Recorder {
+        actor: &actor,
+        user_id: Some(user.caller.user_id),
     };
-    let text = |column: &str| match original.get(column) {
-        Some(Cell::Text(t)) => t.clone(),
-        Some(Cell::Empty) | None => String::new(),
-        Some(other) => other.csv_text().into_owned(),
-    };
-    let fields: Vec<(String, String)> = vec![
-        ("plan_code".to_owned(), plan.code.clone()),
-        ("reference".to_owned(), new_reference.clone()),
-        ("budget_line_code".to_owned(), text("budget_line_code")),
-        ("date".to_owned(), date),
-        ("amount".to_owned(), amount.to_string()),
-        ("currency".to_owned(), text("currency")),
-        ("payee_code".to_owned(), text("payee_code")),
-        ("description".to_owned(), form.reason.trim().to_owned()),
-        ("reverses".to_owned(), reference.to_owned()),
-    ];
-    let options = ImportOptions {
-        plan: Some(plan.code.clone()),
-        actor: user.caller.actor(),
-        expect: Expect::New,
-        recorded_by: Some(user.caller.user_id),
-        ..ImportOptions::default()
-    };
-    match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
-        Ok(_) => Ok(Ok(Redirect::to(format!(
+    match ledger::reverse(db, &plan, reference, request, recorder).await {
+        Ok(record) => Ok(Ok(Redirect::to(format!(
             "/disbursements/{}?plan={}&recorded=true",
-            urlencode(&new_reference),
+            urlencode(&text_cell(&record, "reference")),
             urlencode(&plan.code)
         )))),
         Err(Error::Invalid { details, message }) => {
@@ -747,4 +697,13 @@ pub async fn post_import(
     form: Form<ImportForm<'_>>,
 ) -> StatusPage {
     run_import(db, &user, &form, false).await
+}
+
+/// A text cell of a record, empty when absent.
+fn text_cell(record: &records::Record, column: &str) -> String {
+    match record.get(column) {
+        Some(Cell::Text(text)) => text.clone(),
+        Some(Cell::Empty) | None => String::new(),
+        Some(other) => other.csv_text().into_owned(),
+    }
 }
