@@ -407,16 +407,26 @@ async fn disbursed_groups(
         if let Some(to) = filters.to {
             conditions.push(format!("d.date <= {}", q.bind(to)));
         }
-        let (columns, group_by) = if foreign {
-            (
+        // Grouping by a constant would make SQLite sort instead of walking the index in order,
+        // so the month is a grouping column only when the report is by month.
+        let by_month = month != "NULL";
+        let (columns, group_by) = match (foreign, by_month) {
+            (true, true) => (
                 "d.currency AS currency, d.date AS value_date, d.amount AS amount",
                 "1, 2, 3, 4, 5",
-            )
-        } else {
-            (
+            ),
+            (true, false) => (
+                "d.currency AS currency, d.date AS value_date, d.amount AS amount",
+                "1, 3, 4, 5",
+            ),
+            (false, true) => (
                 "MIN(d.currency) AS currency, NULL AS value_date, NULL AS amount",
                 "1, 2",
-            )
+            ),
+            (false, false) => (
+                "MIN(d.currency) AS currency, NULL AS value_date, NULL AS amount",
+                "1",
+            ),
         };
         let sql = format!(
             "SELECT d.budget_line_id AS line_id, {month} AS month, {columns}, \
