@@ -304,28 +304,41 @@ pub async fn gather(
                 row.try_get("", "lead_institution_id")?,
             );
         }
-        let mut q = Binds::new(backend);
+        // Two walks over covering indexes in their own order: the last payment per line, and
+        // the last payment per payee.
+        let mut last_by_line = Binds::new(backend);
         let sql = format!(
-            "SELECT d.budget_line_id AS line_id, d.payee_id AS payee_id, MAX(d.date) AS last_date \
-             FROM disbursements d WHERE d.plan_id = {} AND d.date <= {} AND d.amount > 0 \
-             GROUP BY d.budget_line_id, d.payee_id",
-            q.bind(plan.id),
-            q.bind(as_of)
+            "SELECT d.budget_line_id AS id, MAX(d.date) AS last_date FROM disbursements d \
+             WHERE d.plan_id = {} AND d.date <= {} AND d.amount > 0 GROUP BY d.budget_line_id",
+            last_by_line.bind(plan.id),
+            last_by_line.bind(as_of)
         );
-        for row in all(db, q, sql).await? {
-            let last: NaiveDate = row.try_get("", "last_date")?;
-            let line_id: i32 = row.try_get("", "line_id")?;
-            let payee: Option<i32> = row.try_get("", "payee_id")?;
+        let by_line = all(db, last_by_line, sql).await?;
+        let mut last_by_payee = Binds::new(backend);
+        let sql = format!(
+            "SELECT d.payee_id AS id, MAX(d.date) AS last_date FROM disbursements d \
+             WHERE d.plan_id = {} AND d.payee_id IS NOT NULL AND d.date <= {} AND d.amount > 0 \
+             GROUP BY d.payee_id",
+            last_by_payee.bind(plan.id),
+            last_by_payee.bind(as_of)
+        );
+        let by_payee = all(db, last_by_payee, sql).await?;
+        let mut note = |institution: Option<i32>, last: NaiveDate| {
+            if let Some(leader) = institution.and_then(|i| leaders.get_mut(&i)) {
+                leader.last_disbursement =
+                    Some(leader.last_disbursement.map_or(last, |d| d.max(last)));
+            }
+        };
+        for row in by_line {
+            let line_id: i32 = row.try_get("", "id")?;
             let lead = activity_of_line
                 .get(&line_id)
                 .and_then(|a| lead_of_activity.get(a))
                 .copied();
-            for institution in [lead, payee].into_iter().flatten() {
-                if let Some(leader) = leaders.get_mut(&institution) {
-                    leader.last_disbursement =
-                        Some(leader.last_disbursement.map_or(last, |d| d.max(last)));
-                }
-            }
+            note(lead, row.try_get("", "last_date")?);
+        }
+        for row in by_payee {
+            note(Some(row.try_get("", "id")?), row.try_get("", "last_date")?);
         }
     }
     let mut institutions: Vec<InstitutionFacts> = leaders.into_values().collect();
@@ -335,7 +348,8 @@ pub async fn gather(
     // activity funded by their source.
     let mut q = Binds::new(backend);
     let sql = format!(
-        "SELECT c.id, c.reference, c.due_date, c.amount, c.currency, f.name AS source_name, a.title AS activity_title \
+        "SELECT c.id, c.reference, c.date, c.due_date, c.amount, c.currency, c.activity_id, \
+         c.funding_source_id, f.name AS source_name, a.title AS activity_title \
          FROM commitments c JOIN funding_sources f ON f.id = c.funding_source_id \
          JOIN activities a ON a.id = c.activity_id \
          WHERE c.plan_id = {} AND c.due_date < {}",
@@ -344,25 +358,32 @@ pub async fn gather(
     );
     let commitment_rows = all(db, q, sql).await?;
     let mut commitment_paid: HashMap<i32, Vec<Part>> = HashMap::new();
-    if !commitment_rows.is_empty() {
+    // One small query per overdue commitment: the lines of its activity and source, over the
+    // covering index, from its date to the as-of date.
+    for row in &commitment_rows {
+        let id: i32 = row.try_get("", "id")?;
+        let currency: Currency = row.try_get("", "currency")?;
+        let made: NaiveDate = row.try_get("", "date")?;
+        let activity_id: i32 = row.try_get("", "activity_id")?;
+        let source_id: i32 = row.try_get("", "funding_source_id")?;
         let mut q = Binds::new(backend);
+        let own = q.bind(currency.code().to_owned());
         let sql = format!(
-            "SELECT c.id AS commitment_id, d.currency AS currency, \
-             CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END AS value_date, {sum} AS total \
-             FROM commitments c \
-             JOIN budget_lines b ON b.activity_id = c.activity_id AND b.funding_source_id = c.funding_source_id \
-             JOIN disbursements d ON d.plan_id = c.plan_id AND d.budget_line_id = b.id \
-             WHERE c.plan_id = {} AND c.due_date < {} AND d.date >= c.date AND d.date <= {} \
-             GROUP BY c.id, d.currency, CASE WHEN d.currency = c.currency THEN NULL ELSE d.date END",
-            q.bind(plan.id),
-            q.bind(as_of),
-            q.bind(as_of)
+            "SELECT d.currency AS currency, CASE WHEN d.currency = {own} THEN NULL ELSE d.date END AS value_date, \
+             {sum} AS total FROM disbursements d WHERE d.plan_id = {p} AND d.budget_line_id IN \
+             (SELECT id FROM budget_lines WHERE activity_id = {a} AND funding_source_id = {f}) \
+             AND d.date >= {from} AND d.date <= {to} GROUP BY 1, 2",
+            p = q.bind(plan.id),
+            a = q.bind(activity_id),
+            f = q.bind(source_id),
+            from = q.bind(made),
+            to = q.bind(as_of)
         );
-        for row in all(db, q, sql).await? {
+        for part in all(db, q, sql).await? {
             commitment_paid
-                .entry(row.try_get("", "commitment_id")?)
+                .entry(id)
                 .or_default()
-                .push(read_part(&row)?);
+                .push(read_part(&part)?);
         }
     }
     let mut commitments = Vec::with_capacity(commitment_rows.len());
