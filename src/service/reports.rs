@@ -434,23 +434,24 @@ async fn disbursed_groups(
              FROM disbursements d WHERE {} GROUP BY {group_by}",
             conditions.join(" AND ")
         );
+        // Read by position: a foreign-currency scan returns a row per distinct payment.
         for row in db.query_all_raw(q.statement(sql)).await? {
-            let line_id: i32 = row.try_get("", "line_id")?;
+            let line_id: i32 = row.try_get_by_index(0)?;
             let Some(line) = lines.get(&line_id).filter(|l| l.selected) else {
                 continue;
             };
             let key = match dimension_index(dimension) {
                 Some(i) => line.keys[i].clone(),
-                None => row.try_get("", "month")?,
+                None => row.try_get_by_index(1)?,
             };
             groups.push(Group {
                 key,
-                currency: row.try_get("", "currency")?,
-                value_date: row.try_get("", "value_date")?,
+                currency: row.try_get_by_index(2)?,
+                value_date: row.try_get_by_index(3)?,
                 fiscal_year: None,
-                amount: row.try_get("", "amount")?,
-                total: row.try_get("", "total")?,
-                count: row.try_get("", "n")?,
+                amount: row.try_get_by_index(4)?,
+                total: row.try_get_by_index(5)?,
+                count: row.try_get_by_index(6)?,
             });
         }
     }
