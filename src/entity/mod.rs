@@ -1,5 +1,6 @@
 //! SeaORM entities, one file per table. Foreign keys live in the database (see the
-//! migrations); the services join explicitly, so the entities carry no relation graph.
+//! migrations); the services join explicitly, so the entities carry only the one relation a
+//! service navigates (an API token to its user).
 
 pub mod activity;
 pub mod api_token;
