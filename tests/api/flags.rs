@@ -6,28 +6,14 @@ use chrono::NaiveDate;
 use naptrack::domain::flags::{Flag, Rule, Thresholds};
 use naptrack::domain::records::RecordKind;
 use naptrack::service::flags;
-use naptrack::service::import::{self, ImportOptions, NoProgress, Source};
 use naptrack::service::plans::resolve_plan;
 use rocket::http::{Header, Status};
 use sea_orm::DatabaseConnection;
 
-use crate::helpers::{TestApp, TestDb, naptrack, samples_dir, stdout};
+use crate::helpers::{TestApp, TestDb, import_csv, import_samples_into, naptrack, stdout};
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
-}
-
-async fn import_samples(db: &DatabaseConnection) {
-    import::import_dir(db, &samples_dir(), &ImportOptions::default(), &NoProgress)
-        .await
-        .unwrap();
-}
-
-async fn import_csv(db: &DatabaseConnection, kind: RecordKind, csv: &str) {
-    let source = Source::from_bytes("test.csv", csv.as_bytes().to_vec());
-    import::import_file(db, kind, source, &ImportOptions::default(), &NoProgress)
-        .await
-        .unwrap();
 }
 
 async fn flags_on(db: &DatabaseConnection, as_of: &str) -> Vec<Flag> {
@@ -93,7 +79,7 @@ async fn the_sample_plan_flags_the_unfunded_victim_compensation_fund_first_and_t
 {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     let flags = flags_on(&db, "2016-09-30").await;
 
@@ -120,7 +106,7 @@ async fn the_sample_plan_flags_the_unfunded_victim_compensation_fund_first_and_t
 async fn a_budget_line_linked_to_the_fund_removes_the_unfunded_flag() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     import_csv(
         &db,
@@ -142,7 +128,7 @@ async fn a_budget_line_linked_to_the_fund_removes_the_unfunded_flag() {
 async fn the_agency_is_active_early_in_the_year_and_inactive_after_its_long_silence() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     assert!(!raised(
         &flags_on(&db, "2016-03-31").await,
@@ -165,7 +151,7 @@ async fn the_agency_is_active_early_in_the_year_and_inactive_after_its_long_sile
 async fn a_commitment_is_overdue_after_its_due_date_not_on_it() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     assert!(!raised(
         &flags_on(&db, "2016-06-30").await,
@@ -183,7 +169,7 @@ async fn a_commitment_is_overdue_after_its_due_date_not_on_it() {
 async fn the_deliberately_overspent_line_is_flagged_with_its_excess() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     let flags = flags_on(&db, "2018-12-31").await;
     let overspent: Vec<_> = flags.iter().filter(|f| f.rule == Rule::Overspent).collect();
@@ -206,7 +192,7 @@ async fn the_deliberately_overspent_line_is_flagged_with_its_excess() {
 async fn low_execution_waits_until_the_year_has_run_past_the_tolerance() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     assert!(
         !flags_on(&db, "2016-01-31")
@@ -325,7 +311,7 @@ async fn only_disbursements_up_to_the_date_count() {
 async fn the_cli_prints_the_fund_first_in_every_format() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     let table = naptrack(&test_db, &["flags", "--as-of", "2016-09-30"]);
     let json = naptrack(
@@ -363,7 +349,7 @@ async fn the_cli_prints_the_fund_first_in_every_format() {
 async fn a_bad_date_is_refused_by_the_cli() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     let output = naptrack(&test_db, &["flags", "--as-of", "2016-02-30"]);
 
@@ -373,7 +359,7 @@ async fn a_bad_date_is_refused_by_the_cli() {
 #[rocket::async_test]
 async fn the_api_returns_the_same_flags_as_the_service() {
     let app = TestApp::spawn().await;
-    import_samples(&app.db).await;
+    import_samples_into(&app.db).await;
     let (_, token) = naptrack::service::users::add_user(
         &app.db,
         "donor@example.org",

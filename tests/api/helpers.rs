@@ -473,3 +473,24 @@ pub async fn export_everything(db: &DatabaseConnection) -> String {
     }
     String::from_utf8(everything).expect("exports are UTF-8")
 }
+
+/// Imports the repository's sample plan into `db`.
+pub async fn import_samples_into(db: &DatabaseConnection) {
+    use naptrack::service::import::{ImportOptions, NoProgress, import_dir};
+    import_dir(db, &samples_dir(), &ImportOptions::default(), &NoProgress)
+        .await
+        .expect("the samples import");
+}
+
+/// Imports one CSV text of `kind` into `db`, which must accept it.
+pub async fn import_csv(
+    db: &DatabaseConnection,
+    kind: naptrack::domain::records::RecordKind,
+    csv: &str,
+) {
+    use naptrack::service::import::{ImportOptions, NoProgress, Source, import_file};
+    let source = Source::from_bytes("test.csv", csv.as_bytes().to_vec());
+    import_file(db, kind, source, &ImportOptions::default(), &NoProgress)
+        .await
+        .expect("the CSV import");
+}

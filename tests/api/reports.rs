@@ -11,26 +11,12 @@ use naptrack::domain::fiscal::FiscalYearStart;
 use naptrack::domain::records::RecordKind;
 use naptrack::money::{Amount, Rate};
 use naptrack::service::export::export_csv;
-use naptrack::service::import::{self, ImportOptions, NoProgress, Source};
 use naptrack::service::plans::resolve_plan;
 use naptrack::service::reports::{self, Dimension, ExecutionReport, Filters};
 use proptest::prelude::*;
 use sea_orm::DatabaseConnection;
 
-use crate::helpers::{TestDb, naptrack, samples_dir, stdout};
-
-async fn import_samples(db: &DatabaseConnection) {
-    import::import_dir(db, &samples_dir(), &ImportOptions::default(), &NoProgress)
-        .await
-        .unwrap();
-}
-
-async fn import_csv(db: &DatabaseConnection, kind: RecordKind, csv: &str) {
-    let source = Source::from_bytes("test.csv", csv.as_bytes().to_vec());
-    import::import_file(db, kind, source, &ImportOptions::default(), &NoProgress)
-        .await
-        .unwrap();
-}
+use crate::helpers::{TestDb, import_csv, import_samples_into, naptrack, stdout};
 
 async fn report(db: &DatabaseConnection, by: Dimension, filters: Filters) -> ExecutionReport {
     let plan = resolve_plan(db, None).await.unwrap();
@@ -140,7 +126,7 @@ async fn independent_totals(db: &DatabaseConnection) -> (Amount, Amount, Amount)
 async fn every_dimension_of_the_sample_plan_has_totals_equal_to_the_sum_of_its_rows() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
     let expected = independent_totals(&db).await;
 
     for by in Dimension::ALL {
@@ -163,7 +149,7 @@ async fn every_dimension_of_the_sample_plan_has_totals_equal_to_the_sum_of_its_r
 async fn the_cli_prints_every_dimension_in_all_three_formats() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     for by in Dimension::ALL {
         for format in ["table", "json", "csv"] {
@@ -463,8 +449,8 @@ async fn sqlite_and_the_suites_backend_give_identical_reports() {
     let db = test_db.connect().await;
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_in(&dir).await;
-    import_samples(&db).await;
-    import_samples(&sqlite).await;
+    import_samples_into(&db).await;
+    import_samples_into(&sqlite).await;
 
     for by in Dimension::ALL {
         let a = serde_json::to_value(report(&db, by, Filters::default()).await).unwrap();
@@ -533,7 +519,7 @@ async fn a_donor_statement_follows_the_money_from_commitment_to_payment() {
     use naptrack::service::statements::{Giver, donor_statement};
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
     let plan = resolve_plan(&db, None).await.unwrap();
 
     let statement = donor_statement(&db, &plan, Giver::Donor("PGATO".into()))
@@ -565,7 +551,7 @@ async fn a_donor_statement_follows_the_money_from_commitment_to_payment() {
 async fn the_cli_writes_each_part_of_a_donor_statement_as_csv() {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    import_samples(&db).await;
+    import_samples_into(&db).await;
 
     for (part, header) in [
         (
