@@ -97,6 +97,14 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A conversion that cannot be made (a missing rate) is a problem with the data a user can
+/// fix, so it is 422 with the message naming the currencies and the date.
+impl From<crate::domain::conversion::ConversionError> for Error {
+    fn from(e: crate::domain::conversion::ConversionError) -> Self {
+        Error::invalid(e.to_string(), Vec::new())
+    }
+}
+
 impl Error {
     pub fn invalid(message: impl Into<String>, details: Vec<FieldError>) -> Self {
         Error::Invalid {

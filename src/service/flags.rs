@@ -10,20 +10,21 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 use serde::Serialize;
 
 use crate::db::{Binds, exact_sum_sql};
-use crate::domain::conversion::{ConversionError, RateTable};
+use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{
     self, ActivityFacts, BudgetLineFacts, CommitmentFacts, Flag, InstitutionFacts, ObligationFacts,
     PlanFacts, Thresholds,
 };
 use crate::domain::{ActivityStatus, Currency};
-use crate::entity::{exchange_rate, plan};
+use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::money::Amount;
+use crate::service::rates::rate_table;
 
 /// The flags of one plan on one date.
 #[derive(Debug, Clone, Serialize)]
@@ -32,22 +33,6 @@ pub struct FlagReport {
     pub as_of: NaiveDate,
     pub fiscal_year: i32,
     pub flags: Vec<Flag>,
-}
-
-impl From<ConversionError> for Error {
-    fn from(e: ConversionError) -> Self {
-        Error::invalid(e.to_string(), Vec::new())
-    }
-}
-
-/// Every exchange rate, for conversions.
-pub async fn rate_table<C: ConnectionTrait>(db: &C) -> Result<RateTable> {
-    let rates = exchange_rate::Entity::find().all(db).await?;
-    Ok(RateTable::new(
-        rates
-            .into_iter()
-            .map(|r| (r.date, r.currency, r.quote_currency, r.rate)),
-    ))
 }
 
 /// The flags of `plan` as of `as_of`, for the fiscal year that contains that date.

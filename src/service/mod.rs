@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod plans;
+pub mod rates;
 pub mod records;
 pub mod reports;
 pub mod samples;

@@ -23,7 +23,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult};
 use serde::Serialize;
 
-use crate::db::Binds;
+use crate::db::{Binds, exact_sum_sql};
 use crate::domain::Currency;
 use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
@@ -31,7 +31,7 @@ use crate::domain::records::guard_formula;
 use crate::entity::{activity, funding_source, institution, objective, plan};
 use crate::error::{Error, Result};
 use crate::money::Amount;
-use crate::service::flags::rate_table;
+use crate::service::rates::rate_table;
 
 /// What the rows of a report are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -273,10 +273,11 @@ async fn groups(
         _ => format!("CASE WHEN {foreign} THEN b.fiscal_year END"),
     };
     let amount = format!("CASE WHEN {foreign} THEN {table}.amount END");
+    let sum = exact_sum_sql(&format!("{table}.amount"));
     let sql = format!(
         "SELECT {dim} AS dim, {table}.currency AS currency, {value_date} AS value_date, \
          {year} AS fiscal_year, {amount} AS amount, \
-         CAST(SUM({table}.amount) AS BIGINT) AS total, COUNT(*) AS n \
+         {sum} AS total, COUNT(*) AS n \
          {from} WHERE {} \
          GROUP BY 1, 2, 3, 4, 5",
         conditions.join(" AND ")
@@ -428,9 +429,10 @@ async fn disbursed_groups(
                 "1",
             ),
         };
+        let sum = exact_sum_sql("d.amount");
         let sql = format!(
             "SELECT d.budget_line_id AS line_id, {month} AS month, {columns}, \
-             CAST(SUM(d.amount) AS BIGINT) AS total, COUNT(*) AS n \
+             {sum} AS total, COUNT(*) AS n \
              FROM disbursements d WHERE {} GROUP BY {group_by}",
             conditions.join(" AND ")
         );

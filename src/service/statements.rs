@@ -13,7 +13,7 @@ use crate::domain::records::guard_formula;
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::money::Amount;
-use crate::service::flags::rate_table;
+use crate::service::rates::rate_table;
 use crate::service::reports::{self, Dimension, ExecutionReport, Filters};
 
 /// Whose money the statement follows.

@@ -85,10 +85,6 @@ impl Header {
         }
     }
 
-    pub fn has(&self, column: &str) -> bool {
-        self.columns.contains(&column)
-    }
-
     pub fn len(&self) -> usize {
         self.columns.len()
     }
@@ -217,10 +213,11 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// The raw text of a required column (the header check guarantees the column); an empty
+    /// cell is an error, unless the cell already has one (invalid UTF-8).
     fn required_raw(&mut self, column: &str) -> Option<&'a str> {
-        let present = self.header.has(column);
         let value = self.raw(column);
-        if value.is_none() && present && !self.errors.iter().any(|e| e.column == column) {
+        if value.is_none() && !self.errors.iter().any(|e| e.column == column) {
             self.error(column, "a value is required");
         }
         value
