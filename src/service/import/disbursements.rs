@@ -12,20 +12,21 @@ use std::io::Read;
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
 };
 
 use super::Expect;
 use super::cells::Cells;
 use super::rows::{FileContext, SeenKeys, next_row};
-use crate::db::exact_sum_sql;
+use crate::db::{self, exact_sum_sql};
 use crate::domain::Currency;
 use crate::entity::disbursement;
 use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
 
-/// Rows per multi-row INSERT and per look-up of existing references.
-const BATCH_ROWS: usize = 1000;
+/// Rows per multi-row INSERT and per look-up of existing references: as many as fit in the
+/// bound parameters of one SQLite statement (32,766; PostgreSQL takes 65,535).
+const BATCH_ROWS: usize = 32_766 / INSERT_COLUMNS.len();
 
 /// One valid row, its codes resolved.
 struct Row {
@@ -48,6 +49,7 @@ pub async fn import_rows<R: Read>(
 ) -> Result<()> {
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut seen = SeenKeys::default();
+    let mut recorded = RecordedPlans::default();
     let mut record = csv::ByteRecord::new();
     while let Some(line) = next_row(ctx, reader, &mut record) {
         let mut cells = Cells::new(ctx.header, &record, line);
@@ -56,10 +58,10 @@ pub async fn import_rows<R: Read>(
             _ => ctx.reject(cells.errors),
         }
         if batch.len() == BATCH_ROWS {
-            write_batch(ctx, std::mem::take(&mut batch)).await?;
+            write_batch(ctx, &mut recorded, std::mem::take(&mut batch)).await?;
         }
     }
-    write_batch(ctx, batch).await
+    write_batch(ctx, &mut recorded, batch).await
 }
 
 fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> Option<Row> {
@@ -135,11 +137,15 @@ fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> O
     })
 }
 
-async fn write_batch(ctx: &mut FileContext<'_>, batch: Vec<Row>) -> Result<()> {
+async fn write_batch(
+    ctx: &mut FileContext<'_>,
+    recorded: &mut RecordedPlans,
+    batch: Vec<Row>,
+) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let existing = existing_by_reference(ctx, &batch).await?;
+    let existing = existing_by_reference(ctx, recorded, &batch).await?;
     let mut new_rows = Vec::new();
     let mut reversals = Vec::new();
     for row in batch {
@@ -192,8 +198,34 @@ fn warn_on_currency<'r>(ctx: &mut FileContext<'_>, rows: impl Iterator<Item = &'
     }
 }
 
+/// Whether each plan of the file had disbursements before the file: a plan that had none
+/// (the first import of a ledger) needs no look-up of references, since the file's own
+/// duplicates are caught as they are read.
+#[derive(Default)]
+struct RecordedPlans(HashMap<i32, bool>);
+
+impl RecordedPlans {
+    /// Asked before the first row of `plan_id` is written.
+    async fn had_disbursements(&mut self, ctx: &FileContext<'_>, plan_id: i32) -> Result<bool> {
+        if let Some(known) = self.0.get(&plan_id) {
+            return Ok(*known);
+        }
+        let any = disbursement::Entity::find()
+            .filter(disbursement::Column::PlanId.eq(plan_id))
+            .select_only()
+            .column(disbursement::Column::Id)
+            .into_tuple::<i64>()
+            .one(ctx.txn)
+            .await?
+            .is_some();
+        self.0.insert(plan_id, any);
+        Ok(any)
+    }
+}
+
 async fn existing_by_reference(
     ctx: &FileContext<'_>,
+    recorded: &mut RecordedPlans,
     batch: &[Row],
 ) -> Result<HashMap<(i32, String), disbursement::Model>> {
     let mut by_plan: HashMap<i32, Vec<String>> = HashMap::new();
@@ -205,6 +237,9 @@ async fn existing_by_reference(
     }
     let mut existing = HashMap::new();
     for (plan_id, references) in by_plan {
+        if !recorded.had_disbursements(ctx, plan_id).await? {
+            continue;
+        }
         let found = disbursement::Entity::find()
             .filter(disbursement::Column::PlanId.eq(plan_id))
             .filter(disbursement::Column::Reference.is_in(references))
@@ -360,6 +395,23 @@ async fn check_reversal(ctx: &mut FileContext<'_>, row: &Row) -> Result<Option<i
     Ok(Some(original.id))
 }
 
+/// The columns a disbursement is inserted with, in the order of [`insert`]'s values.
+const INSERT_COLUMNS: [&str; 11] = [
+    "plan_id",
+    "reference",
+    "budget_line_id",
+    "date",
+    "amount",
+    "currency",
+    "payee_id",
+    "description",
+    "reverses_id",
+    "recorded_at",
+    "recorded_by",
+];
+
+/// Writes `rows` with multi-row INSERTs of at most [`BATCH_ROWS`] rows, bound as parameters.
+/// Batches of the full size share one SQL text, which the driver prepares once.
 async fn insert(
     ctx: &FileContext<'_>,
     rows: &[Row],
@@ -370,23 +422,29 @@ async fn insert(
     if rows.is_empty() {
         return Ok(());
     }
+    let backend = ctx.txn.get_database_backend();
     let recorded_at = Utc::now();
-    let models = rows.iter().map(|row| disbursement::ActiveModel {
-        plan_id: Set(row.plan_id),
-        reference: Set(row.reference.clone()),
-        budget_line_id: Set(row.budget_line_id),
-        date: Set(row.date),
-        amount: Set(row.amount),
-        currency: Set(row.currency),
-        payee_id: Set(row.payee_id),
-        description: Set(row.description.clone()),
-        reverses_id: Set(reverses_id(row)),
-        recorded_at: Set(recorded_at),
-        recorded_by: Set(ctx.options.recorded_by),
-        ..Default::default()
-    });
-    disbursement::Entity::insert_many(models)
-        .exec(ctx.txn)
-        .await?;
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let sql = db::insert_sql(backend, "disbursements", &INSERT_COLUMNS, chunk.len());
+        let mut values = Vec::with_capacity(chunk.len() * INSERT_COLUMNS.len());
+        for row in chunk {
+            values.extend([
+                Value::from(row.plan_id),
+                Value::from(row.reference.clone()),
+                Value::from(row.budget_line_id),
+                Value::from(row.date),
+                Value::from(row.amount),
+                Value::from(row.currency),
+                Value::from(row.payee_id),
+                Value::from(row.description.clone()),
+                Value::from(reverses_id(row)),
+                Value::from(recorded_at),
+                Value::from(ctx.options.recorded_by),
+            ]);
+        }
+        ctx.txn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
     Ok(())
 }
