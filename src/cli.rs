@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::service::audit::{self, Verification};
 use crate::service::export;
 use crate::service::flags;
+use crate::service::iati;
 use crate::service::import::{self, ImportOptions, Progress, Source};
 use crate::service::plans::resolve_plan;
 use crate::service::reports;
@@ -44,7 +45,8 @@ pub enum Command {
     /// `naptrack import activities activities.csv` imports one file;
     /// `naptrack import samples/` imports a directory in dependency order, as one transaction.
     Import(ImportArgs),
-    /// Write one entity as CSV, to standard output or to a file.
+    /// Write one entity as CSV, or the plan as an IATI 2.03 XML file (`export iati`), to
+    /// standard output or to a file.
     Export(ExportArgs),
     /// Print the flags: unfunded obligations and activities, overspending, low execution,
     /// overdue commitments, inactive institutions.
@@ -77,7 +79,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The entity to export.
+    /// The entity to export (institutions, funding-sources, plans, objectives, activities,
+    /// obligations, budget-lines, commitments, disbursements, exchange-rates), or iati.
     pub entity: String,
     /// The plan to export, when the database holds more than one.
     #[arg(long)]
@@ -250,7 +253,7 @@ async fn run_command(
             "serve is handled before connecting".to_owned(),
         )),
         Command::Import(args) => import(db, args).await,
-        Command::Export(args) => export(db, args).await,
+        Command::Export(args) => export(db, settings, args).await,
         Command::Flags(args) => print_flags(db, settings, args).await,
         Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
         Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
@@ -309,31 +312,24 @@ async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(db: &DatabaseConnection, args: ExportArgs) -> Result<ExitCode> {
+async fn export(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    args: ExportArgs,
+) -> Result<ExitCode> {
     if args.entity == "iati" {
-        return Err(Error::NotAvailableYet("naptrack export iati"));
+        return export_iati(db, settings, args).await;
     }
-    let kind: RecordKind = args
-        .entity
-        .parse()
-        .map_err(|e: UnknownRecordKind| Error::BadRequest(e.to_string()))?;
+    let kind: RecordKind = args.entity.parse().map_err(|e: UnknownRecordKind| {
+        Error::BadRequest(format!("{e}; or iati for the plan as an IATI XML file"))
+    })?;
     let plan = args.plan.as_deref();
     match args.output {
         Some(path) => {
-            // Written beside the target and renamed into place, so a failed export never
-            // leaves a truncated file where a good one was.
-            let partial = path.with_extension("csv.partial");
-            let file = std::fs::File::create(&partial).map_err(|e| {
-                Error::BadRequest(format!("cannot write {}: {e}", partial.display()))
-            })?;
-            let result = export::export_csv(db, kind, plan, std::io::BufWriter::new(file)).await;
-            match result {
-                Ok(_) => std::fs::rename(&partial, &path)?,
-                Err(e) => {
-                    std::fs::remove_file(&partial).ok();
-                    return Err(e);
-                }
-            }
+            write_into_place(&path, "csv.partial", |file| {
+                export::export_csv(db, kind, plan, file)
+            })
+            .await?;
         }
         None => {
             let stdout = std::io::stdout();
@@ -341,6 +337,73 @@ async fn export(db: &DatabaseConnection, args: ExportArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `naptrack export iati`: the plan as an IATI 2.03 activity file, with the transactions up
+/// to today.
+async fn export_iati(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    args: ExportArgs,
+) -> Result<ExitCode> {
+    let options = iati::IatiOptions::now(&settings.iati);
+    let plan = args.plan.as_deref();
+    let summary = match &args.output {
+        Some(path) => {
+            let summary = write_into_place(path, "xml.partial", |file| {
+                iati::export_iati(db, plan, &options, file)
+            })
+            .await?;
+            println!(
+                "{}: {} activities, {} commitments, {} disbursements",
+                path.display(),
+                summary.activities,
+                summary.commitments,
+                summary.disbursements
+            );
+            summary
+        }
+        None => {
+            let stdout = std::io::BufWriter::new(std::io::stdout());
+            iati::export_iati(db, plan, &options, stdout).await?
+        }
+    };
+    if summary.left_out > 0 {
+        eprintln!(
+            "warning: {} commitments and disbursements dated after {} were left out: IATI does \
+             not accept transactions dated in the future",
+            summary.left_out, options.as_of
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `write` on a buffered file beside `path` (its extension replaced by
+/// `partial_extension`) and renames that file into place once `write` succeeds, so a failed
+/// export never leaves a truncated file where a good one was. On failure the partial file is
+/// removed.
+async fn write_into_place<T, F, Fut>(
+    path: &std::path::Path,
+    partial_extension: &str,
+    write: F,
+) -> Result<T>
+where
+    F: FnOnce(std::io::BufWriter<std::fs::File>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let partial = path.with_extension(partial_extension);
+    let file = std::fs::File::create(&partial)
+        .map_err(|e| Error::BadRequest(format!("cannot write {}: {e}", partial.display())))?;
+    match write(std::io::BufWriter::new(file)).await {
+        Ok(value) => {
+            std::fs::rename(&partial, path)?;
+            Ok(value)
+        }
+        Err(e) => {
+            std::fs::remove_file(&partial).ok();
+            Err(e)
+        }
+    }
 }
 
 async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {

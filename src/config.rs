@@ -32,6 +32,93 @@ pub struct Settings {
     /// The thresholds of the flag rules (`[default.flags]`).
     #[serde(default)]
     pub flags: FlagSettings,
+    /// The publisher named in the IATI export (`[default.iati]`).
+    #[serde(default)]
+    pub iati: IatiSettings,
+}
+
+/// Who publishes the IATI file. Every activity's identifier begins with `reporting_org_ref`,
+/// and IATI requires an identifier never to change once published, so the reference must be
+/// the organisation's registered IATI identifier before a file leaves the ministry. The
+/// defaults are placeholders that validate but name no real organisation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IatiSettings {
+    /// The organisation identifier, `{RegistrationAgency}-{RegistrationNumber}`.
+    #[serde(default = "default_iati_ref")]
+    pub reporting_org_ref: String,
+    #[serde(default = "default_iati_name")]
+    pub reporting_org_name: String,
+    /// A code of IATI's OrganisationType list (10 = government).
+    #[serde(default = "default_iati_type")]
+    pub reporting_org_type: String,
+    /// The language of the titles and names (ISO 639-1), written as the activities' xml:lang.
+    #[serde(default = "default_iati_language")]
+    pub language: String,
+}
+
+impl Default for IatiSettings {
+    fn default() -> Self {
+        IatiSettings {
+            reporting_org_ref: default_iati_ref(),
+            reporting_org_name: default_iati_name(),
+            reporting_org_type: default_iati_type(),
+            language: default_iati_language(),
+        }
+    }
+}
+
+fn default_iati_ref() -> String {
+    "XI-IATI-EXAMPLE".to_owned()
+}
+
+fn default_iati_name() -> String {
+    "Example reporting organisation (set iati.reporting_org_name)".to_owned()
+}
+
+fn default_iati_type() -> String {
+    "10".to_owned()
+}
+
+fn default_iati_language() -> String {
+    "en".to_owned()
+}
+
+impl IatiSettings {
+    /// Refuses settings that would make every exported identifier or the reporting-org
+    /// element wrong: an identifier with spaces or slashes cannot be looked up in the IATI
+    /// registry, and the organisation type and language are codes.
+    pub fn check(&self) -> Result<(), crate::error::Error> {
+        let reference = &self.reporting_org_ref;
+        if reference.is_empty()
+            || reference
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '/' | '&' | '|' | '?'))
+        {
+            return Err(crate::error::Error::Config(format!(
+                "iati.reporting_org_ref must be an IATI organisation identifier such as \
+                 \"XM-DAC-41114\", without spaces or / & | ?; not \"{reference}\""
+            )));
+        }
+        if self.reporting_org_name.trim().is_empty() {
+            return Err(crate::error::Error::Config(
+                "iati.reporting_org_name must name the reporting organisation".to_owned(),
+            ));
+        }
+        let code = &self.reporting_org_type;
+        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(crate::error::Error::Config(format!(
+                "iati.reporting_org_type must be a two-digit code of IATI's OrganisationType \
+                 list (10 government, 40 multilateral, ...), not \"{code}\""
+            )));
+        }
+        let language = &self.language;
+        if language.len() != 2 || !language.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(crate::error::Error::Config(format!(
+                "iati.language must be a two-letter ISO 639-1 code such as \"en\", not \"{language}\""
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The flag thresholds as configured; see [`Thresholds`] for their meaning.
@@ -131,6 +218,7 @@ impl Settings {
             .extract()
             .map_err(|e| crate::error::Error::Config(e.to_string()))?;
         settings.flags.thresholds()?;
+        settings.iati.check()?;
         Ok(settings)
     }
 }

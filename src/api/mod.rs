@@ -5,6 +5,7 @@
 mod audit;
 mod disbursements;
 mod flags;
+mod iati;
 pub mod openapi;
 mod records;
 mod reports;
@@ -359,6 +360,7 @@ pub fn stage() -> AdHoc {
                     disbursements::post_reversal,
                     transfer::post_import,
                     transfer::get_export,
+                    iati::get_iati,
                     flags::get_flags,
                     reports::get_execution,
                     reports::get_donor_statement,

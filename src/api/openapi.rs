@@ -358,6 +358,25 @@ pub fn routes() -> Vec<RouteDoc> {
         },
         RouteDoc {
             method: "get",
+            path: "/api/v1/plans/{code}/iati.xml".to_owned(),
+            summary: "The plan as an IATI 2.03 activity file (iati-activities): one iati-activity per activity, with its budgets per fiscal year and its commitments and disbursements up to today as transactions".to_owned(),
+            access: readers,
+            params: vec![param(
+                "code",
+                "path",
+                true,
+                json!({"type": "string"}),
+                "The plan's code.",
+            )],
+            body: Body::None,
+            success: (
+                200,
+                json!({"type": "string", "description": "application/xml, valid against the IATI 2.03 iati-activities schema"}),
+            ),
+            errors: vec![400, 404, 422],
+        },
+        RouteDoc {
+            method: "get",
             path: "/api/v1/flags".to_owned(),
             summary: "The flags of a plan as of a date: unfunded obligations and activities, overspending, low execution, overdue commitments, inactive institutions".to_owned(),
             access: readers,
@@ -493,6 +512,8 @@ fn operation(route: &RouteDoc) -> Value {
     let (code, schema) = &route.success;
     let content_type = if route.path.starts_with("/api/v1/export/") {
         "text/csv"
+    } else if route.path.ends_with(".xml") {
+        "application/xml"
     } else {
         "application/json"
     };

@@ -5,6 +5,7 @@ pub mod conversion;
 pub mod currency;
 pub mod fiscal;
 pub mod flags;
+pub mod iati;
 pub mod records;
 pub mod vocabulary;
 

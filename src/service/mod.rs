@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod export;
 pub mod flags;
+pub mod iati;
 pub mod idempotency;
 pub mod import;
 pub mod ledger;

@@ -1,5 +1,4 @@
-//! The command line's shape: help for every contract command, and honest answers for the
-//! commands a later version delivers.
+//! The command line's shape: help for every contract command, and usage for an unknown one.
 
 use crate::helpers::{TestDb, naptrack, stderr, stdout};
 
@@ -16,20 +15,6 @@ async fn help_lists_every_contract_command() {
     ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
-}
-
-#[tokio::test]
-async fn a_command_not_delivered_yet_says_so_and_fails() {
-    let db = TestDb::new().await;
-
-    let output = naptrack(&db, &["export", "iati"]);
-
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("not available yet"),
-        "{}",
-        stderr(&output)
-    );
 }
 
 #[tokio::test]

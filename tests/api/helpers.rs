@@ -85,6 +85,7 @@ impl TestDb {
             samples_dir: PathBuf::from("samples"),
             database_max_connections: None,
             flags: Default::default(),
+            iati: Default::default(),
         };
         naptrack::db::connect_and_migrate(&settings)
             .await

@@ -12,6 +12,7 @@ mod fixtures;
 mod flags;
 mod foundation;
 mod http;
+mod iati;
 mod import;
 mod money;
 mod reports;

@@ -437,6 +437,7 @@ async fn sqlite_in(dir: &tempfile::TempDir) -> DatabaseConnection {
         samples_dir: PathBuf::from("samples"),
         database_max_connections: None,
         flags: Default::default(),
+        iati: Default::default(),
     };
     naptrack::db::connect_and_migrate(&settings).await.unwrap()
 }

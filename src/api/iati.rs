@@ -1,0 +1,34 @@
+//! `GET /api/v1/plans/{code}/iati.xml`: the plan as an IATI 2.03 activity file.
+
+use std::io::Seek;
+
+use rocket::http::ContentType;
+use rocket::{State, get};
+use sea_orm::DatabaseConnection;
+
+use super::QueryParams;
+use crate::auth::Reader;
+use crate::config::Settings;
+use crate::error::Result;
+use crate::service::iati::{self, IatiOptions};
+
+/// The plan `code` as `application/xml`, with the transactions up to today. 404 for an
+/// unknown plan; 422 when the plan has no activity or a budget needs a missing rate.
+#[get("/plans/<code>/iati.xml")]
+pub async fn get_iati(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    _caller: Reader,
+    code: &str,
+    params: QueryParams,
+) -> Result<(ContentType, tokio::fs::File)> {
+    params.finish()?;
+    // Written to an unnamed temporary file first, so that an error is still a clean JSON
+    // error, and so that a plan with a million disbursements streams from disk, not memory.
+    let mut file = tempfile::tempfile()?;
+    let options = IatiOptions::now(&settings.iati);
+    iati::export_iati(db, Some(code), &options, std::io::BufWriter::new(&mut file)).await?;
+    file.rewind()?;
+    let xml = ContentType::new("application", "xml").with_params(("charset", "utf-8"));
+    Ok((xml, tokio::fs::File::from_std(file)))
+}
