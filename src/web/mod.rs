@@ -10,6 +10,7 @@ mod demo;
 mod forms;
 mod pages;
 mod session;
+mod statement;
 
 use askama::Template;
 use rocket::fairing::AdHoc;
@@ -225,6 +226,8 @@ pub fn stage() -> AdHoc {
                     pages::get_flags,
                     pages::get_reports,
                     pages::get_report_csv,
+                    statement::get_donor_statement,
+                    statement::get_donor_statement_csv,
                     pages::get_plan,
                     pages::get_activity,
                     pages::get_audit,

@@ -242,13 +242,14 @@ struct DashboardPage {
 
 /// A report as the pages show it: grouped amounts and percentages.
 pub struct ReportView {
-    pub by: String,
+    /// What the table says it holds.
+    pub caption: String,
     pub rows: Vec<[String; 7]>,
     pub totals: [String; 5],
 }
 
 impl ReportView {
-    fn of(report: &ExecutionReport) -> ReportView {
+    pub fn of(report: &ExecutionReport) -> ReportView {
         let row = |r: &ReportRow| {
             [
                 r.key.clone(),
@@ -262,7 +263,7 @@ impl ReportView {
         };
         let t = &report.totals;
         ReportView {
-            by: report.by.to_string(),
+            caption: format!("Budget execution by {}, in {}", report.by, report.currency),
             rows: report.rows.iter().map(row).collect(),
             totals: [
                 t.allocated.grouped(),
