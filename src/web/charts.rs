@@ -55,10 +55,11 @@ fn finish(svg: String, title: &str) -> String {
     )
 }
 
-/// The y range for values, with room above the largest and zero always in view.
+/// The y range for values, with zero always in view and room above the largest for the
+/// legend, which would otherwise hide the top of the tallest bars.
 fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (low, high) = values.fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let high = if high <= 0.0 { 1.0 } else { high * 1.1 };
+    let high = if high <= 0.0 { 1.0 } else { high * 1.25 };
     let low = if low < 0.0 { low * 1.1 } else { 0.0 };
     (low, high)
 }
@@ -89,13 +90,14 @@ pub fn allocated_vs_disbursed(
     {
         let root = SVGBackend::with_string(&mut svg, (width, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let n_segments = i32::try_from(n).unwrap_or(i32::MAX);
+        // A range of integers is inclusive in plotters: 0..last has a segment for each group.
+        let last = i32::try_from(n).unwrap_or(i32::MAX) - 1;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20).into_font().color(&INK))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(110)
-            .build_cartesian_2d((0..n_segments).into_segmented(), low..high)
+            .build_cartesian_2d((0..last).into_segmented(), low..high)
             .map_err(chart_error)?;
         let labels: Vec<&str> = groups.iter().map(|g| g.label.as_str()).collect();
         chart
@@ -173,6 +175,8 @@ pub fn disbursed_over_time(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20).into_font().color(&INK))
             .margin(12)
+            // Room for the last month's label, which is centred on the right edge.
+            .margin_right(36)
             .x_label_area_size(48)
             .y_label_area_size(110)
             .build_cartesian_2d(0..last.max(1), low..high)
@@ -222,6 +226,12 @@ mod tests {
         assert_eq!(tick(1234567.4), "1,234,567");
         assert_eq!(tick(-1500.0), "-1,500");
         assert_eq!(tick(0.0), "0");
+    }
+
+    #[test]
+    fn a_bar_chart_without_groups_is_drawn_empty() {
+        let svg = allocated_vs_disbursed("Nothing yet", "EUR", &[]);
+        assert!(svg.is_ok_and(|svg| svg.contains("Nothing yet")));
     }
 
     #[test]

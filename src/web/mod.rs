@@ -10,6 +10,7 @@ mod demo;
 mod forms;
 mod pages;
 mod session;
+mod statement;
 
 use askama::Template;
 use rocket::fairing::AdHoc;
@@ -81,9 +82,24 @@ impl From<sea_orm::DbErr> for WebError {
     }
 }
 
-fn error_page(status: Status, message: &str, details: &[crate::error::FieldError]) -> String {
+/// The navigation for an error page: the signed-in user's, when the request got as far as
+/// reading the session, so that a refusal does not look like being signed out.
+fn error_nav(request: &Request<'_>) -> Nav {
+    request
+        .local_cache(|| session::SignedIn(None))
+        .0
+        .as_ref()
+        .map_or_else(Nav::anonymous, session::WebUser::nav)
+}
+
+fn error_page(
+    nav: Nav,
+    status: Status,
+    message: &str,
+    details: &[crate::error::FieldError],
+) -> String {
     ErrorPage {
-        nav: Nav::anonymous(),
+        nav,
         status,
         message,
         details,
@@ -111,7 +127,12 @@ impl<'r> Responder<'r, 'static> for WebError {
                 };
                 (
                     status,
-                    RawHtml(error_page(status, &message, error.details())),
+                    RawHtml(error_page(
+                        error_nav(request),
+                        status,
+                        &message,
+                        error.details(),
+                    )),
                 )
                     .respond_to(request)
             }
@@ -119,10 +140,18 @@ impl<'r> Responder<'r, 'static> for WebError {
     }
 }
 
-/// A message with a full stop, as a page shows it. (The first letter is left alone: messages
-/// may begin with a field's name, such as `as_of`.)
+/// A message as a sentence on a page: a capital letter and a full stop. A message that begins
+/// with a field's name, such as `as_of`, or a code keeps its first word as it is.
 fn sentence(message: &str) -> String {
-    let mut text = message.to_owned();
+    let first_word = message.split_whitespace().next().unwrap_or_default();
+    let mut text = if first_word.chars().all(|c| c.is_ascii_lowercase()) {
+        let mut chars = message.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    } else {
+        message.to_owned()
+    };
     if !text.ends_with(['.', '!', '?']) {
         text.push('.');
     }
@@ -175,7 +204,10 @@ fn html_error(
         code if code >= 500 => "Something went wrong on our side. The error has been logged.",
         _ => status.reason_lossy(),
     };
-    Err((status, RawHtml(error_page(status, message, &[]))))
+    Err((
+        status,
+        RawHtml(error_page(error_nav(request), status, message, &[])),
+    ))
 }
 
 pub fn stage() -> AdHoc {
@@ -194,6 +226,8 @@ pub fn stage() -> AdHoc {
                     pages::get_flags,
                     pages::get_reports,
                     pages::get_report_csv,
+                    statement::get_donor_statement,
+                    statement::get_donor_statement_csv,
                     pages::get_plan,
                     pages::get_activity,
                     pages::get_audit,
@@ -212,4 +246,22 @@ pub fn stage() -> AdHoc {
             )
             .register("/", catchers![html_error])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence;
+
+    #[test]
+    fn a_message_becomes_a_sentence_but_a_field_name_keeps_its_case() {
+        assert_eq!(
+            sentence("there is no donor with code \"X\""),
+            "There is no donor with code \"X\"."
+        );
+        assert_eq!(
+            sentence("as_of must be a date YYYY-MM-DD"),
+            "as_of must be a date YYYY-MM-DD."
+        );
+        assert_eq!(sentence("PG-2015 is closed!"), "PG-2015 is closed!");
+    }
 }

@@ -39,6 +39,8 @@ pub struct Table {
 pub struct TableCell {
     pub text: String,
     pub numeric: bool,
+    /// A code, reference or date, kept on one line.
+    pub code: bool,
     pub link: Option<String>,
 }
 
@@ -47,7 +49,16 @@ impl TableCell {
         TableCell {
             text: text.into(),
             numeric: false,
+            code: false,
             link: None,
+        }
+    }
+
+    /// A code, reference or date, which a table does not break across lines.
+    pub fn code(text: impl Into<String>) -> Self {
+        TableCell {
+            code: true,
+            ..TableCell::text(text)
         }
     }
 
@@ -55,9 +66,21 @@ impl TableCell {
         TableCell {
             text: amount.grouped(),
             numeric: true,
+            code: false,
             link: None,
         }
     }
+}
+
+/// Whether a contract column holds codes, references or dates: text that reads wrong when a
+/// narrow column breaks it at a hyphen.
+fn is_code_column(name: &str) -> bool {
+    name == "reference"
+        || name == "reverses"
+        || name == "in_force_from"
+        || name == "currency"
+        || name.ends_with("code")
+        || name.ends_with("date")
 }
 
 /// The records as a table, every contract column but the plan's code, amounts grouped.
@@ -79,11 +102,20 @@ pub fn record_table(caption: &str, kind: RecordKind, rows: &[Record]) -> Table {
             .map(|record| {
                 columns
                     .iter()
-                    .map(|(i, _)| match record.cells.get(*i) {
-                        Some(Cell::Amount(amount)) => TableCell::amount(*amount),
-                        Some(Cell::Empty) | None => TableCell::text(""),
-                        Some(Cell::Text(text)) => TableCell::text(text.clone()),
-                        Some(other) => TableCell::text(other.csv_text().into_owned()),
+                    .map(|(i, column)| {
+                        let text = |text: String| {
+                            if is_code_column(column.name) {
+                                TableCell::code(text)
+                            } else {
+                                TableCell::text(text)
+                            }
+                        };
+                        match record.cells.get(*i) {
+                            Some(Cell::Amount(amount)) => TableCell::amount(*amount),
+                            Some(Cell::Empty) | None => TableCell::text(""),
+                            Some(Cell::Text(value)) => text(value.clone()),
+                            Some(other) => text(other.csv_text().into_owned()),
+                        }
                     })
                     .collect()
             })
@@ -210,13 +242,14 @@ struct DashboardPage {
 
 /// A report as the pages show it: grouped amounts and percentages.
 pub struct ReportView {
-    pub by: String,
+    /// What the table says it holds.
+    pub caption: String,
     pub rows: Vec<[String; 7]>,
     pub totals: [String; 5],
 }
 
 impl ReportView {
-    fn of(report: &ExecutionReport) -> ReportView {
+    pub fn of(report: &ExecutionReport) -> ReportView {
         let row = |r: &ReportRow| {
             [
                 r.key.clone(),
@@ -230,7 +263,7 @@ impl ReportView {
         };
         let t = &report.totals;
         ReportView {
-            by: report.by.to_string(),
+            caption: format!("Budget execution by {}, in {}", report.by, report.currency),
             rows: report.rows.iter().map(row).collect(),
             totals: [
                 t.allocated.grouped(),

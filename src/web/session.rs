@@ -170,6 +170,10 @@ async fn session_caller(request: &Request<'_>) -> Result<Option<Caller>, Error> 
     }))
 }
 
+/// The signed-in user of this request once [`WebUser`] has read the session, kept for the
+/// error pages, which show the same navigation as the page that failed.
+pub struct SignedIn(pub Option<WebUser>);
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for WebUser {
     type Error = WebError;
@@ -184,7 +188,11 @@ impl<'r> FromRequest<'r> for WebUser {
             Err(e) => return Outcome::Error((e.status(), WebError::from(e))),
         };
         match csrf_token(request) {
-            Ok(csrf) => Outcome::Success(WebUser { caller, csrf }),
+            Ok(csrf) => {
+                let user = WebUser { caller, csrf };
+                request.local_cache(|| SignedIn(Some(user.clone())));
+                Outcome::Success(user)
+            }
             Err(e) => Outcome::Error((e.status(), WebError::from(e))),
         }
     }

@@ -495,3 +495,74 @@ pub async fn import_csv(
         .await
         .expect("the CSV import");
 }
+
+/// The real server on a loopback port of its own (the operating system picks it), on a fresh
+/// database, for clients that speak HTTP themselves (a browser). It stops when dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    shutdown: rocket::Shutdown,
+    /// Kept so the database outlives the server; dropped last.
+    _test_db: TestDb,
+}
+
+impl TestServer {
+    pub async fn spawn() -> TestServer {
+        use rocket::fairing::AdHoc;
+
+        let test_db = TestDb::new().await;
+        let figment = Figment::from(rocket::Config::figment())
+            .merge(("database_url", test_db.url.clone()))
+            .merge(("load_samples", false))
+            .merge(("log_level", "off"))
+            .merge(("address", "127.0.0.1"))
+            .merge(("port", 0))
+            // The test process's signals are the test harness's, not this server's.
+            .merge(("shutdown.ctrlc", false))
+            .merge(("shutdown.signals", Vec::<String>::new()))
+            .merge(("shutdown.grace", 1))
+            .merge(("shutdown.mercy", 1));
+        // Rocket binds the port before lift-off and records the one it got in its config.
+        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+        let rocket = naptrack::build(figment)
+            .attach(AdHoc::on_liftoff("Report the port", move |rocket| {
+                Box::pin(async move {
+                    let _ = port_tx.send(rocket.config().port);
+                })
+            }))
+            .ignite()
+            .await
+            .expect("the app ignites");
+        let shutdown = rocket.shutdown();
+        let db = rocket
+            .state::<DatabaseConnection>()
+            .expect("the database state")
+            .clone();
+        let server = tokio::spawn(rocket.launch());
+        let port = match tokio::time::timeout(std::time::Duration::from_secs(30), port_rx).await {
+            Ok(Ok(port)) => port,
+            _ => {
+                let ended = server.await;
+                panic!("the server did not start listening: {ended:?}");
+            }
+        };
+        TestServer {
+            base_url: format!("http://127.0.0.1:{port}"),
+            db,
+            shutdown,
+            _test_db: test_db,
+        }
+    }
+
+    /// The folder of this server's database, for files a test hands to a client.
+    pub fn dir(&self) -> &Path {
+        self._test_db.dir.path()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod browser;
 mod cli;
 mod export;
 mod fixtures;

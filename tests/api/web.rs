@@ -679,3 +679,222 @@ async fn the_plan_page_shows_the_tree_with_exact_money() {
     assert!(page.contains("/activities/PREV-01"));
     assert!(page.contains("<th scope=\"col\" class=\"num\">Allocated</th>"));
 }
+
+/// Records a disbursement of the EU instrument's money (EUROL, through EU-2016, in EUR) with
+/// every fraction digit an amount may have.
+async fn record_eu_disbursement(app: &TestApp) {
+    crate::helpers::import_csv(
+        &app.db,
+        naptrack::domain::records::RecordKind::Disbursements,
+        "reference,budget_line_code,date,amount,currency,description\n\
+         WEB-EU-1,BL-2016-004,2016-05-02,1234567.8901,EUR,Hotline campaign\n",
+    )
+    .await;
+}
+
+async fn eurol_statement(app: &TestApp) -> naptrack::service::statements::DonorStatement {
+    use naptrack::service::statements::{Giver, donor_statement};
+    let plan = naptrack::service::plans::resolve_plan(&app.db, None)
+        .await
+        .unwrap();
+    donor_statement(&app.db, &plan, Giver::Donor("EUROL".into()))
+        .await
+        .unwrap()
+}
+
+#[rocket::async_test]
+async fn the_donor_statement_page_offers_donors_and_funding_sources_in_labelled_selects() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/reports/donor").await;
+    let (_, reports) = app.page("/reports").await;
+
+    assert_eq!(status, Status::Ok);
+    assert!(
+        page.contains("<label for=\"donor\">Donor</label>"),
+        "{page}"
+    );
+    assert!(page.contains("<select id=\"donor\" name=\"donor\">"));
+    assert!(page.contains("<option value=\"PGATO\">"));
+    assert!(
+        !page.contains("<option value=\"MOJ\">"),
+        "only institutions that give money are donors"
+    );
+    assert!(page.contains("<label for=\"funding_source\">Funding source</label>"));
+    assert!(page.contains("<option value=\"PG-2015\">"));
+    assert!(page.contains("method=\"get\" action=\"/reports/donor\""));
+    assert!(!page.contains("<svg"), "no statement before a choice");
+    assert!(reports.contains("href=\"/reports/donor?plan=NAP-2015\""));
+    assert!(reports.contains("<a href=\"/reports/donor\">Donor statement</a>"));
+}
+
+#[rocket::async_test]
+async fn a_donor_reads_the_statement_of_a_donor_with_exact_amounts_by_activity_and_year() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    let before = eurol_statement(&app).await.disbursed;
+    record_eu_disbursement(&app).await;
+    let statement = eurol_statement(&app).await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (status, page) = app.page("/reports/donor?donor=EUROL").await;
+
+    assert_eq!(status, Status::Ok, "{page}");
+    assert!(
+        page.contains("<h1>Donor statement: donor EUROL</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("EU Rule of Law Support Instrument"));
+    assert!(page.contains("<option value=\"EUROL\" selected>"));
+    // The new payment, in its own currency and in the plan's, to the last digit.
+    assert!(page.contains("<a href=\"/disbursements/WEB-EU-1?plan=NAP-2015\">WEB-EU-1</a>"));
+    assert_eq!(
+        page.matches("<td class=\"num\">1,234,567.8901</td>")
+            .count(),
+        2,
+        "{page}"
+    );
+    // The total disbursed is the exact sum: what was there before plus the new payment.
+    let expected = before
+        .checked_add(naptrack::money::Amount::parse("1234567.8901").unwrap())
+        .unwrap();
+    assert_eq!(statement.disbursed, expected);
+    assert!(page.contains(&format!(
+        "<th scope=\"row\" colspan=\"7\">Total disbursed</th><td class=\"num\">{}</td>",
+        expected.grouped()
+    )));
+    assert!(page.contains(&format!("EUR {}", expected.grouped())));
+    assert!(page.contains("Money of donor EUROL by activity, in EUR"));
+    assert!(page.contains("Money of donor EUROL by fiscal year, in EUR"));
+    assert!(page.contains("<th scope=\"row\" class=\"code\">PART-03</th>"));
+    assert!(page.contains("<th scope=\"row\" class=\"code\">2016</th>"));
+    assert!(page.contains("<th scope=\"col\" class=\"num\">Amount in EUR</th>"));
+    // The chart names what it shows and its unit.
+    assert_eq!(page.matches("<svg").count(), 1);
+    assert!(page.contains("Allocated and disbursed by fiscal year, donor EUROL (EUR)"));
+    assert!(page.contains("Amount (EUR)"));
+    assert!(
+        !page.contains("Log a disbursement"),
+        "a donor has no write link"
+    );
+}
+
+#[rocket::async_test]
+async fn each_part_of_the_donor_statement_downloads_as_the_statement_csv() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    record_eu_disbursement(&app).await;
+    let statement = eurol_statement(&app).await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+    let (_, page) = app.page("/reports/donor?donor=EUROL").await;
+
+    for (part, parsed) in [
+        ("activity", naptrack::service::statements::Part::Activity),
+        (
+            "fiscal-year",
+            naptrack::service::statements::Part::FiscalYear,
+        ),
+        (
+            "disbursements",
+            naptrack::service::statements::Part::Disbursements,
+        ),
+    ] {
+        let href = format!("/reports/donor.csv?plan=NAP-2015&donor=EUROL&part={part}");
+        assert!(
+            page.contains(&format!("href=\"{}\"", href.replace('&', "&#38;"))),
+            "{part}: {page}"
+        );
+        let response = app.get(&href).await;
+        assert_eq!(response.status(), Status::Ok, "{part}");
+        assert_eq!(
+            response.content_type(),
+            Some(ContentType::new("text", "csv").with_params(("charset", "utf-8")))
+        );
+        let disposition = response
+            .headers()
+            .get_one("Content-Disposition")
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            disposition,
+            format!("attachment; filename=\"statement-NAP-2015-EUROL-{part}.csv\"")
+        );
+        let mut expected = Vec::new();
+        naptrack::service::statements::write_csv(&statement, parsed, &mut expected).unwrap();
+        assert_eq!(
+            response.into_bytes().await.unwrap(),
+            expected,
+            "{part}: the same bytes as the command line and the API"
+        );
+    }
+    let disbursements = app
+        .get("/reports/donor.csv?donor=EUROL&part=disbursements")
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        disbursements.contains(
+            "\nWEB-EU-1,2016-05-02,BL-2016-004,PART-03,EU-2016,1234567.8901,EUR,1234567.8901,,Hotline campaign\n"
+        ),
+        "{disbursements}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_funding_source_statement_shows_only_that_source() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "auditor@court.example", Role::Auditor).await;
+    app.sign_in("auditor@court.example", PASSWORD).await;
+
+    let (status, page) = app.page("/reports/donor?funding_source=PG-2015").await;
+
+    assert_eq!(status, Status::Ok, "{page}");
+    assert!(page.contains("<h1>Donor statement: funding source PG-2015</h1>"));
+    assert!(page.contains("<td class=\"code\">PG-2015</td>"));
+    assert!(!page.contains("<td class=\"code\">PG-2018</td>"), "{page}");
+    assert!(!page.contains("<td class=\"code\">SB</td>"));
+}
+
+#[rocket::async_test]
+async fn an_unknown_donor_or_funding_source_is_a_404_page_and_both_at_once_a_400() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (donor, donor_page) = app.page("/reports/donor?donor=NOBODY").await;
+    let (source, source_page) = app.page("/reports/donor?funding_source=NOPE").await;
+    let csv = app.page("/reports/donor.csv?donor=NOBODY").await.0;
+    let (both, both_page) = app
+        .page("/reports/donor?donor=PGATO&funding_source=PG-2015")
+        .await;
+    let bad_part = app
+        .page("/reports/donor.csv?donor=PGATO&part=everything")
+        .await
+        .0;
+
+    assert_eq!(donor, Status::NotFound);
+    assert!(donor_page.contains("There is no donor"), "{donor_page}");
+    assert!(donor_page.contains("NOBODY"));
+    assert!(
+        donor_page.contains("<title>404"),
+        "an HTML error page: {donor_page}"
+    );
+    assert!(
+        donor_page.contains("donor@embassy.example"),
+        "the error page keeps the signed-in navigation: {donor_page}"
+    );
+    assert_eq!(source, Status::NotFound);
+    assert!(source_page.contains("no funding source"), "{source_page}");
+    assert_eq!(csv, Status::NotFound);
+    assert_eq!(both, Status::BadRequest);
+    assert!(both_page.contains("not both"), "{both_page}");
+    assert_eq!(bad_part, Status::BadRequest);
+}

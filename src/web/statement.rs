@@ -1,0 +1,328 @@
+//! The donor statement page: what one donor (or one funding source) committed, what was
+//! allocated from its money and what was paid out, by activity and by fiscal year, with the
+//! payments themselves and a CSV download of each part. The figures are those of
+//! [`statements::donor_statement`], the same as the command line and the API show.
+
+use askama::Template;
+use rocket::http::{ContentType, Header};
+use rocket::{Responder, State, get};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+
+use super::charts::{self, BarGroup};
+use super::pages::{ReportView, page_plan};
+use super::session::WebUser;
+use super::{Nav, Page, WebError, render, urlencode};
+use crate::entity::{funding_source, institution, plan};
+use crate::error::{Error, Result};
+use crate::service::statements::{self, DonorStatement, Giver, Part};
+
+/// A donor or funding source that the picker offers.
+struct Choice {
+    code: String,
+    name: String,
+}
+
+/// One payment as the page shows it.
+struct PaymentRow {
+    date: String,
+    reference: String,
+    reference_href: String,
+    activity: String,
+    activity_href: String,
+    budget_line: String,
+    funding_source: String,
+    amount: String,
+    currency: String,
+    plan_amount: String,
+    reverses: String,
+    description: String,
+}
+
+/// The statement of one giver, ready to render.
+struct StatementView {
+    /// "donor PGATO" or "funding source PG-2015".
+    whose: String,
+    /// The giver's name.
+    name: String,
+    /// Allocated, committed, disbursed, remaining and the execution rate, over everything.
+    totals: [String; 5],
+    by_activity: ReportView,
+    by_fiscal_year: ReportView,
+    chart: String,
+    payments: Vec<PaymentRow>,
+    disbursed: String,
+    /// Each part's CSV download: what it holds and its address.
+    downloads: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "donor_statement.html")]
+struct DonorStatementPage {
+    nav: Nav,
+    plan: plan::Model,
+    currency: String,
+    donors: Vec<Choice>,
+    sources: Vec<Choice>,
+    donor: String,
+    funding_source: String,
+    statement: Option<StatementView>,
+}
+
+/// The giver a query names: `donor` or `funding_source`, not both; none when neither is
+/// given (the picker alone). Empty values count as absent, as a form sends them.
+fn giver_of(donor: Option<&str>, funding_source: Option<&str>) -> Result<Option<Giver>> {
+    let given = |value: Option<&str>| {
+        value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    match (given(donor), given(funding_source)) {
+        (None, None) => Ok(None),
+        (Some(donor), None) => Ok(Some(Giver::Donor(donor))),
+        (None, Some(source)) => Ok(Some(Giver::FundingSource(source))),
+        (Some(_), Some(_)) => Err(Error::BadRequest(
+            "choose a donor or a funding source, not both".to_owned(),
+        )),
+    }
+}
+
+/// The query that names `giver` in `plan`, for links.
+fn giver_query(plan: &plan::Model, giver: &Giver) -> String {
+    let (name, code) = match giver {
+        Giver::Donor(code) => ("donor", code),
+        Giver::FundingSource(code) => ("funding_source", code),
+    };
+    format!("plan={}&{name}={}", urlencode(&plan.code), urlencode(code))
+}
+
+/// The donors (institutions that give money through at least one funding source) and every
+/// funding source, by code.
+async fn choices(db: &DatabaseConnection) -> Result<(Vec<Choice>, Vec<Choice>)> {
+    let sources = funding_source::Entity::find()
+        .order_by_asc(funding_source::Column::Code)
+        .all(db)
+        .await?;
+    let donors = institution::Entity::find()
+        .order_by_asc(institution::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|i| sources.iter().any(|s| s.donor_id == Some(i.id)))
+        .map(|i| Choice {
+            code: i.code,
+            name: i.name,
+        })
+        .collect();
+    let sources = sources
+        .into_iter()
+        .map(|s| Choice {
+            code: s.code,
+            name: s.name,
+        })
+        .collect();
+    Ok((donors, sources))
+}
+
+fn statement_view(
+    plan: &plan::Model,
+    statement: &DonorStatement,
+    name: String,
+) -> Result<StatementView> {
+    let currency = plan.currency.to_string();
+    let whose = match &statement.giver {
+        Giver::Donor(code) => format!("donor {code}"),
+        Giver::FundingSource(code) => format!("funding source {code}"),
+    };
+    let plan_query = format!("plan={}", urlencode(&plan.code));
+    let groups: Vec<BarGroup> = statement
+        .by_fiscal_year
+        .rows
+        .iter()
+        .filter(|r| !r.key.is_empty())
+        .map(|r| BarGroup {
+            label: r.key.clone(),
+            allocated: r.allocated,
+            disbursed: r.disbursed,
+        })
+        .collect();
+    let chart = charts::allocated_vs_disbursed(
+        &format!("Allocated and disbursed by fiscal year, {whose} ({currency})"),
+        &currency,
+        &groups,
+    )?;
+    let payments = statement
+        .disbursements
+        .iter()
+        .map(|p| PaymentRow {
+            date: p.date.to_string(),
+            reference_href: format!("/disbursements/{}?{plan_query}", urlencode(&p.reference)),
+            reference: p.reference.clone(),
+            activity_href: format!("/activities/{}?{plan_query}", urlencode(&p.activity_code)),
+            activity: p.activity_code.clone(),
+            budget_line: p.budget_line_code.clone(),
+            funding_source: p.funding_source_code.clone(),
+            amount: p.amount.grouped(),
+            currency: p.currency.to_string(),
+            plan_amount: p.plan_amount.grouped(),
+            reverses: p.reverses.clone().unwrap_or_default(),
+            description: p.description.clone().unwrap_or_default(),
+        })
+        .collect();
+    let query = giver_query(plan, &statement.giver);
+    let downloads = [
+        ("Money by activity", "activity"),
+        ("Money by fiscal year", "fiscal-year"),
+        ("The disbursements", "disbursements"),
+    ]
+    .into_iter()
+    .map(|(what, part)| (what, format!("/reports/donor.csv?{query}&part={part}")))
+    .collect();
+    let mut by_activity = ReportView::of(&statement.by_activity);
+    by_activity.caption = format!("Money of {whose} by activity, in {currency}");
+    let mut by_fiscal_year = ReportView::of(&statement.by_fiscal_year);
+    by_fiscal_year.caption = format!("Money of {whose} by fiscal year, in {currency}");
+    Ok(StatementView {
+        whose,
+        name,
+        totals: by_activity.totals.clone(),
+        by_activity,
+        by_fiscal_year,
+        chart,
+        payments,
+        disbursed: statement.disbursed.grouped(),
+        downloads,
+    })
+}
+
+/// `GET /reports/donor`: the picker of donors and funding sources and, once one is chosen,
+/// its statement. Every signed-in role may read it.
+#[get("/reports/donor?<plan>&<donor>&<funding_source>")]
+pub async fn get_donor_statement(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    plan: Option<&str>,
+    donor: Option<&str>,
+    funding_source: Option<&str>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let giver = giver_of(donor, funding_source)?;
+    let (donors, sources) = choices(db).await?;
+    let statement = match &giver {
+        None => None,
+        Some(giver) => {
+            let statement = statements::donor_statement(db, &plan, giver.clone()).await?;
+            let name = match giver {
+                Giver::Donor(code) => donors.iter().find(|c| &c.code == code),
+                Giver::FundingSource(code) => sources.iter().find(|c| &c.code == code),
+            }
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+            Some(statement_view(&plan, &statement, name)?)
+        }
+    };
+    let (donor, funding_source) = match giver {
+        Some(Giver::Donor(code)) => (code, String::new()),
+        Some(Giver::FundingSource(code)) => (String::new(), code),
+        None => (String::new(), String::new()),
+    };
+    render(&DonorStatementPage {
+        nav: user.nav(),
+        currency: plan.currency.to_string(),
+        donors,
+        sources,
+        donor,
+        funding_source,
+        statement,
+        plan,
+    })
+}
+
+/// A CSV file to save, with its file name.
+#[derive(Responder)]
+pub struct CsvDownload {
+    body: (ContentType, Vec<u8>),
+    disposition: Header<'static>,
+}
+
+/// Keeps the characters that are safe in a file name.
+fn file_name_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `GET /reports/donor.csv?donor=CODE&part=activity|fiscal-year|disbursements`: one part of
+/// the statement as the same CSV that the API and the command line write.
+#[get("/reports/donor.csv?<plan>&<donor>&<funding_source>&<part>")]
+pub async fn get_donor_statement_csv(
+    db: &State<DatabaseConnection>,
+    _user: WebUser,
+    plan: Option<&str>,
+    donor: Option<&str>,
+    funding_source: Option<&str>,
+    part: Option<&str>,
+) -> std::result::Result<CsvDownload, WebError> {
+    let plan = page_plan(db, plan).await?;
+    let giver = giver_of(donor, funding_source)?.ok_or_else(|| {
+        Error::BadRequest("name a donor (?donor=) or a funding source (?funding_source=)".into())
+    })?;
+    let part_name = part.filter(|p| !p.is_empty()).unwrap_or("activity");
+    let parsed: Part = part_name.parse()?;
+    let code = match &giver {
+        Giver::Donor(code) | Giver::FundingSource(code) => code.clone(),
+    };
+    let statement = statements::donor_statement(db, &plan, giver).await?;
+    let mut bytes = Vec::new();
+    statements::write_csv(&statement, parsed, &mut bytes)?;
+    let file_name = format!(
+        "statement-{}-{}-{}.csv",
+        file_name_part(&plan.code),
+        file_name_part(&code),
+        part_name
+    );
+    Ok(CsvDownload {
+        body: (
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            bytes,
+        ),
+        disposition: Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{file_name}\""),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_names_a_donor_or_a_funding_source_but_not_both() {
+        assert!(matches!(giver_of(None, Some("")), Ok(None)));
+        assert!(matches!(
+            giver_of(Some("PGATO"), Some("")),
+            Ok(Some(Giver::Donor(code))) if code == "PGATO"
+        ));
+        assert!(matches!(
+            giver_of(None, Some("PG-2015")),
+            Ok(Some(Giver::FundingSource(code))) if code == "PG-2015"
+        ));
+        assert!(matches!(
+            giver_of(Some("PGATO"), Some("PG-2015")),
+            Err(Error::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn a_file_name_keeps_only_safe_characters() {
+        assert_eq!(file_name_part("PG-2015"), "PG-2015");
+        assert_eq!(file_name_part("a\"b/c"), "a_b_c");
+    }
+}
