@@ -332,7 +332,7 @@ fn main() -> std::io::Result<()> {
             let line_index = rng.random_range(0..lines.len());
             let year = lines[line_index].year;
             let day = date(year, 1, 1) + Days::new(rng.random_range(0..365));
-            let cents = rng.random_range(100..=2_000_000);
+            let cents = rng.random_range(100..=800_000);
             recent.push((r, line_index, day, cents));
             if recent.len() > 64 {
                 recent.swap_remove(0);

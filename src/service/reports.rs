@@ -19,8 +19,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+use futures_util::TryStreamExt;
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, StreamTrait,
+};
 use serde::Serialize;
 
 use crate::db::{Binds, exact_sum_sql};
@@ -339,13 +342,15 @@ struct LineInfo {
 /// (plan, budget line, currency, date, amount), once for the plan's currency (summed per line)
 /// and once for the rest (per line, currency, date and amount, for conversion record by
 /// record). Each line's group is then placed in its row, and the filters on fiscal year,
-/// funding source and donor applied, from the plan's budget lines held in memory.
+/// funding source and donor applied, from the plan's budget lines held in memory. The groups
+/// are streamed to `add` as the database returns them, never held all at once.
 async fn disbursed_groups(
     db: &DatabaseConnection,
     plan: &plan::Model,
     dimension: Dimension,
     filters: &Filters,
-) -> Result<Vec<Group>> {
+    add: &mut impl FnMut(Group) -> Result<()>,
+) -> Result<()> {
     let backend = db.get_database_backend();
     let mut q = Binds::new(backend);
     let sql = format!(
@@ -391,7 +396,6 @@ async fn disbursed_groups(
         (Dimension::Month, _) => "substr(d.date, 1, 7)",
         _ => "NULL",
     };
-    let mut groups = Vec::new();
     for foreign in [false, true] {
         let mut q = Binds::new(backend);
         let mut conditions = vec![
@@ -437,7 +441,8 @@ async fn disbursed_groups(
             conditions.join(" AND ")
         );
         // Read by position: a foreign-currency scan returns a row per distinct payment.
-        for row in db.query_all_raw(q.statement(sql)).await? {
+        let mut rows = db.stream_raw(q.statement(sql)).await?;
+        while let Some(row) = rows.try_next().await? {
             let line_id: i32 = row.try_get_by_index(0)?;
             let Some(line) = lines.get(&line_id).filter(|l| l.selected) else {
                 continue;
@@ -446,7 +451,7 @@ async fn disbursed_groups(
                 Some(i) => line.keys[i].clone(),
                 None => row.try_get_by_index(1)?,
             };
-            groups.push(Group {
+            add(Group {
                 key,
                 currency: row.try_get_by_index(2)?,
                 value_date: row.try_get_by_index(3)?,
@@ -454,10 +459,10 @@ async fn disbursed_groups(
                 amount: row.try_get_by_index(4)?,
                 total: row.try_get_by_index(5)?,
                 count: row.try_get_by_index(6)?,
-            });
+            })?;
         }
     }
-    Ok(groups)
+    Ok(())
 }
 
 /// Where a budget line's key for `dimension` sits in [`LineInfo::keys`]; `None` for months,
@@ -533,22 +538,27 @@ pub async fn execution(
         .into_iter()
         .enumerate()
     {
-        let measured = match measure {
-            Measure::Disbursed => disbursed_groups(db, plan, dimension, &filters).await?,
-            _ => groups(db, plan, fiscal, dimension, measure, &filters).await?,
-        };
-        for group in measured {
+        let mut add = |group: Group| -> Result<()> {
             let money = convert(&group, &rates, plan.currency, fiscal)?;
             let key = match (dimension, measure, group.value_date) {
                 (Dimension::FiscalYear, Measure::Committed, Some(date)) => {
                     fiscal.year_of(date).to_string()
                 }
-                _ => group.key.clone().unwrap_or_default(),
+                _ => group.key.unwrap_or_default(),
             };
             let entry = sums.entry(key).or_insert([Amount::ZERO; 3]);
             entry[index] = entry[index]
                 .checked_add(money)
                 .map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(())
+        };
+        match measure {
+            Measure::Disbursed => disbursed_groups(db, plan, dimension, &filters, &mut add).await?,
+            _ => {
+                for group in groups(db, plan, fiscal, dimension, measure, &filters).await? {
+                    add(group)?;
+                }
+            }
         }
     }
     let mut rows: Vec<ReportRow> = sums

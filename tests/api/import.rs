@@ -7,6 +7,7 @@ use std::process::Output;
 
 use naptrack::domain::records::RecordKind;
 use naptrack::error::{Error, FieldError};
+use naptrack::money::Amount;
 use naptrack::service::import::{ImportOptions, ImportReport, NoProgress, Source, import_file};
 use sea_orm::DatabaseConnection;
 
@@ -2193,4 +2194,102 @@ async fn rows_of_a_file_with_carriage_return_line_ends_are_reported_at_their_own
 
     assert_refused(&output, "institutions.csv", &[(3, "kind"), (4, "kind")]);
     assert_eq!(export_everything(&db).await, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Large files.
+
+/// The definitions of every index of disbursements, by name.
+async fn disbursement_indexes(db: &DatabaseConnection) -> Vec<(String, String)> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT indexname AS name, indexdef AS sql FROM pg_indexes \
+             WHERE tablename = 'disbursements' ORDER BY 1"
+        }
+        _ => {
+            "SELECT name, COALESCE(sql, '') AS sql FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = 'disbursements' ORDER BY 1"
+        }
+    };
+    db.query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "name").unwrap(),
+                row.try_get("", "sql").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The plan's disbursed total, from the execution report.
+async fn disbursed(db: &DatabaseConnection) -> Amount {
+    use naptrack::service::{plans, reports};
+    let plan = plans::resolve_plan(db, None).await.unwrap();
+    let filters = reports::Filters::default();
+    reports::execution(db, &plan, reports::Dimension::FiscalYear, filters)
+        .await
+        .unwrap()
+        .totals
+        .disbursed
+}
+
+/// `rows` payments of 0.01 to 0.99 on one sample budget line, about 90 bytes each.
+fn many_payments(rows: usize) -> (String, i64) {
+    use std::fmt::Write;
+    let mut csv = String::from(
+        "plan_code,reference,budget_line_code,date,amount,currency,payee_code,description,reverses\n",
+    );
+    let mut cents = 0;
+    for i in 0..rows {
+        let amount = 1 + (i % 99) as i64;
+        cents += amount;
+        writeln!(
+            csv,
+            "NAP-2015,BULK-{i:07},BL-2015-001,2015-06-01,0.{amount:02},EUR,NCO,Bulk payment {i} of a large treasury file,"
+        )
+        .unwrap();
+    }
+    (csv, cents)
+}
+
+#[tokio::test]
+async fn a_large_file_is_loaded_in_bulk_and_leaves_every_index_as_it_was() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    crate::helpers::import_samples_into(&db).await;
+    let indexes = disbursement_indexes(&db).await;
+    assert!(indexes.len() >= 5, "{indexes:?}");
+    // Over 8 MB: large enough for the bulk path on SQLite.
+    let (csv, cents) = many_payments(100_000);
+    assert!(csv.len() > 8 << 20, "{}", csv.len());
+
+    // A bad last row: the whole file is refused, nothing is written, the indexes stay.
+    let bad = format!("{csv}NAP-2015,BULK-BAD,BL-2015-001,2015-06-01,1.2.3,EUR,,,\n");
+    let errors = refused(import(&db, RecordKind::Disbursements, bad).await);
+    assert_eq!(places(&errors), vec![(100_002, "amount")]);
+    assert_eq!(disbursement_indexes(&db).await, indexes);
+    let before = crate::helpers::export_everything(&db).await;
+    let disbursed_before = disbursed(&db).await;
+
+    let report = import(&db, RecordKind::Disbursements, csv.clone())
+        .await
+        .unwrap();
+    assert_eq!(counts(&report), (100_000, 100_000, 0, 0));
+    assert_eq!(disbursement_indexes(&db).await, indexes);
+    let added = Amount::parse(&format!("{}.{:02}", cents / 100, cents % 100)).unwrap();
+    assert_eq!(
+        disbursed(&db).await,
+        disbursed_before.checked_add(added).unwrap()
+    );
+    assert_ne!(crate::helpers::export_everything(&db).await, before);
+
+    // The same file again changes nothing (each reference is looked up now).
+    let again = import(&db, RecordKind::Disbursements, csv).await.unwrap();
+    assert_eq!(counts(&again), (100_000, 0, 0, 100_000));
+    assert_eq!(disbursement_indexes(&db).await, indexes);
 }

@@ -529,6 +529,7 @@ async fn import_one(
                 report: &mut report,
                 problems,
                 progress,
+                total_bytes: source.total_bytes,
             };
             rows::import_rows(&mut context, &mut reader).await?;
             if report.rows == 0 && problems.listed.len() == first_error {

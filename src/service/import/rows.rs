@@ -38,6 +38,8 @@ pub struct FileContext<'a> {
     pub report: &'a mut FileReport,
     pub problems: &'a mut Problems,
     pub progress: &'a dyn Progress,
+    /// The size of the file, when known: large files are loaded in bulk.
+    pub total_bytes: Option<u64>,
 }
 
 /// The problems an import found: listed up to [`MAX_REPORTED_ERRORS`], counted past it.
