@@ -60,10 +60,34 @@ impl RateTable {
         after.checked_sub(1).map(|i| series[i])
     }
 
-    /// `amount` in `from`, converted to `to` at the rate of `date`.
+    /// How [`RateTable::convert`] turns `from` into `to` on `date`, if it can.
     ///
     /// The direct rate and the inverted reverse rate are both candidates; the one quoted
     /// nearer the date wins, the direct one on a tie.
+    pub fn quote(&self, from: Currency, to: Currency, date: NaiveDate) -> Option<Quote> {
+        let direct = self.latest(from, to, date);
+        let reverse = self.latest(to, from, date);
+        match (direct, reverse) {
+            (Some((d, rate)), Some((r, _))) if d >= r => Some(Quote::Multiply(rate)),
+            (Some((_, rate)), None) => Some(Quote::Multiply(rate)),
+            (_, Some((_, rate))) => Some(Quote::Divide(rate)),
+            (None, None) => None,
+        }
+    }
+
+    /// The currencies with a direct rate into `to`.
+    pub fn quoted_in(&self, to: Currency) -> Vec<Currency> {
+        let mut found: Vec<Currency> = self
+            .rates
+            .keys()
+            .filter(|(from, quote)| *quote == to && *from != to)
+            .map(|(from, _)| *from)
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// `amount` in `from`, converted to `to` at the rate of `date`.
     pub fn convert(
         &self,
         amount: Amount,
@@ -74,13 +98,10 @@ impl RateTable {
         if from == to {
             return Ok(amount);
         }
-        let direct = self.latest(from, to, date);
-        let reverse = self.latest(to, from, date);
-        let exact = match (direct, reverse) {
-            (Some((d, rate)), Some((r, _))) if d >= r => amount.to_decimal() * rate.to_decimal(),
-            (Some((_, rate)), None) => amount.to_decimal() * rate.to_decimal(),
-            (_, Some((_, rate))) => amount.to_decimal() / rate.to_decimal(),
-            (None, None) => return Err(ConversionError::MissingRate { from, to, date }),
+        let exact = match self.quote(from, to, date) {
+            Some(Quote::Multiply(rate)) => amount.to_decimal() * rate.to_decimal(),
+            Some(Quote::Divide(rate)) => amount.to_decimal() / rate.to_decimal(),
+            None => return Err(ConversionError::MissingRate { from, to, date }),
         };
         Amount::from_decimal_rounded(exact, to.minor_units()).map_err(|source| {
             ConversionError::Money {
@@ -91,6 +112,35 @@ impl RateTable {
             }
         })
     }
+}
+
+/// The rate a conversion uses: multiplied by (a direct rate) or divided by (the reverse one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    Multiply(Rate),
+    Divide(Rate),
+}
+
+/// The factors of an exact integer conversion at a direct rate: an amount of `units`
+/// ten-thousandths is worth `units × multiplier / divisor` minor units of the target currency
+/// before rounding. Reduced by their greatest common divisor, so that the product stays small.
+pub fn integer_factors(rate: Rate, minor_units: u32) -> Option<(i64, i64)> {
+    // units × 10^-4 × rate × 10^-10 = units × rate / 10^14 whole units, that is
+    // units × rate / 10^(14 - minor) minor units.
+    let divisor = 10_i64.checked_pow(14_u32.checked_sub(minor_units)?)?;
+    let multiplier = rate.units();
+    if multiplier <= 0 {
+        return None;
+    }
+    let common = gcd(multiplier, divisor);
+    Some((multiplier / common, divisor / common))
+}
+
+fn gcd(mut a: i64, mut b: i64) -> i64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 #[cfg(test)]
@@ -186,6 +236,33 @@ mod tests {
             ),
             Ok(amount("196"))
         );
+    }
+
+    #[test]
+    fn integer_factors_are_reduced_and_give_the_decimal_conversion() {
+        let rate = Rate::parse("0.8527").unwrap();
+        assert_eq!(integer_factors(rate, 2), Some((8527, 1_000_000)));
+        let rate = Rate::parse("130.5").unwrap();
+        assert_eq!(integer_factors(rate, 0), Some((261, 20_000)));
+        // 1.5 EUR (15,000 ten-thousandths) × 261 / 20,000 = 195.75 yen: 196, as converted above.
+        assert_eq!((15_000 * 261) / 20_000, 195);
+        assert_eq!((15_000 * 261) % 20_000, 15_000);
+    }
+
+    #[test]
+    fn the_direct_rate_is_multiplied_the_reverse_one_divided() {
+        let t = table();
+        let (usd, eur) = (currency("USD"), currency("EUR"));
+        assert_eq!(
+            t.quote(usd, eur, date("2016-01-15")),
+            Some(Quote::Multiply(Rate::parse("0.9").unwrap()))
+        );
+        assert_eq!(
+            t.quote(eur, usd, date("2016-01-15")),
+            Some(Quote::Divide(Rate::parse("0.9").unwrap()))
+        );
+        assert_eq!(t.quote(usd, eur, date("2015-12-31")), None);
+        assert_eq!(t.quoted_in(eur), vec![usd]);
     }
 
     #[test]

@@ -23,12 +23,13 @@ use futures_util::TryStreamExt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, StreamTrait,
+    TransactionTrait,
 };
 use serde::Serialize;
 
 use crate::db::{Binds, exact_sum_sql};
 use crate::domain::Currency;
-use crate::domain::conversion::RateTable;
+use crate::domain::conversion::{Quote, RateTable, integer_factors};
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::records::guard_formula;
 use crate::entity::{activity, funding_source, institution, objective, plan};
@@ -344,9 +345,14 @@ struct LineInfo {
 /// record). Each line's group is then placed in its row, and the filters on fiscal year,
 /// funding source and donor applied, from the plan's budget lines held in memory. The groups
 /// are streamed to `add` as the database returns them, never held all at once.
+///
+/// Payments in other currencies are converted in the database when every one of them has a
+/// direct rate and fits exact integer arithmetic ([`foreign_converted_in_sql`]); otherwise
+/// they are read per line, currency, date and amount and converted here.
 async fn disbursed_groups(
     db: &DatabaseConnection,
     plan: &plan::Model,
+    rates: &RateTable,
     dimension: Dimension,
     filters: &Filters,
     add: &mut impl FnMut(Group) -> Result<()>,
@@ -396,7 +402,31 @@ async fn disbursed_groups(
         (Dimension::Month, _) => "substr(d.date, 1, 7)",
         _ => "NULL",
     };
-    for foreign in [false, true] {
+    let key_of = |line_id: i32, month: Option<String>| -> Option<Option<String>> {
+        let line = lines.get(&line_id).filter(|l| l.selected)?;
+        Some(match dimension_index(dimension) {
+            Some(i) => line.keys[i].clone(),
+            None => month,
+        })
+    };
+    let mut scans = vec![false, true];
+    if let Some(converted) = foreign_converted_in_sql(db, plan, rates, month, filters).await? {
+        scans.pop();
+        for (line_id, month, total) in converted {
+            if let Some(key) = key_of(line_id, month) {
+                add(Group {
+                    key,
+                    currency: plan.currency,
+                    value_date: None,
+                    fiscal_year: None,
+                    amount: None,
+                    total,
+                    count: 1,
+                })?;
+            }
+        }
+    }
+    for foreign in scans {
         let mut q = Binds::new(backend);
         let mut conditions = vec![
             format!("d.plan_id = {}", q.bind(plan.id)),
@@ -443,13 +473,8 @@ async fn disbursed_groups(
         // Read by position: a foreign-currency scan returns a row per distinct payment.
         let mut rows = db.stream_raw(q.statement(sql)).await?;
         while let Some(row) = rows.try_next().await? {
-            let line_id: i32 = row.try_get_by_index(0)?;
-            let Some(line) = lines.get(&line_id).filter(|l| l.selected) else {
+            let Some(key) = key_of(row.try_get_by_index(0)?, row.try_get_by_index(1)?) else {
                 continue;
-            };
-            let key = match dimension_index(dimension) {
-                Some(i) => line.keys[i].clone(),
-                None => row.try_get_by_index(1)?,
             };
             add(Group {
                 key,
@@ -463,6 +488,133 @@ async fn disbursed_groups(
         }
     }
     Ok(())
+}
+
+/// At most this many days of conversion factors (a year before the plan to a year after it, for
+/// each currency with a direct rate into the plan's) are computed for one report.
+const MAX_RATE_DAYS: usize = 100_000;
+
+/// The columns of the temporary table of conversion factors.
+const RATE_DAY_COLUMNS: [&str; 4] = ["currency", "day", "multiplier", "divisor"];
+
+/// The plan's payments in other currencies, each converted and rounded half to even in the
+/// database with exact integer arithmetic, summed per budget line (and month): the figures of
+/// converting each payment here, without reading each payment.
+///
+/// The factors of each currency and day, from a year before the plan starts to a year after it
+/// ends, go into a temporary table keyed by currency and day, inside a transaction of their
+/// own that is rolled back afterwards (nothing is written to the database). A payment whose day
+/// has no factor (no rate yet, a reverse rate nearer the day, a date outside that span) or whose
+/// amount could overflow the product is counted instead of converted; if there is any, the
+/// answer is `None` and the caller converts record by record, which also names a missing rate.
+async fn foreign_converted_in_sql(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    rates: &RateTable,
+    month: &str,
+    filters: &Filters,
+) -> Result<Option<Vec<(i32, Option<String>, Amount)>>> {
+    let to = plan.currency;
+    let minor = to.minor_units();
+    let (Some(first), Some(last)) = (
+        plan.start_date.checked_sub_days(chrono::Days::new(366)),
+        plan.end_date.checked_add_days(chrono::Days::new(366)),
+    ) else {
+        return Ok(None);
+    };
+    let mut factors = Vec::new();
+    for currency in rates.quoted_in(to) {
+        for day in first.iter_days().take_while(|day| *day <= last) {
+            if let Some(Quote::Multiply(rate)) = rates.quote(currency, to, day)
+                && let Some((multiplier, divisor)) = integer_factors(rate, minor)
+            {
+                factors.push((currency, day, multiplier, divisor));
+            }
+        }
+        if factors.len() > MAX_RATE_DAYS {
+            return Ok(None);
+        }
+    }
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    let day_type = if backend == DbBackend::Postgres {
+        "DATE"
+    } else {
+        "TEXT"
+    };
+    txn.execute_unprepared(&format!(
+        "CREATE TEMPORARY TABLE report_rate_days (currency TEXT NOT NULL, day {day_type} NOT NULL, \
+         multiplier BIGINT NOT NULL, divisor BIGINT NOT NULL, PRIMARY KEY (currency, day))"
+    ))
+    .await?;
+    let per_statement = 32_766 / RATE_DAY_COLUMNS.len();
+    for chunk in factors.chunks(per_statement) {
+        let sql =
+            crate::db::insert_sql(backend, "report_rate_days", &RATE_DAY_COLUMNS, chunk.len());
+        let mut values = Vec::with_capacity(chunk.len() * RATE_DAY_COLUMNS.len());
+        for (currency, day, multiplier, divisor) in chunk {
+            values.extend([
+                sea_orm::Value::from(currency.code().to_owned()),
+                sea_orm::Value::from(*day),
+                sea_orm::Value::from(*multiplier),
+                sea_orm::Value::from(*divisor),
+            ]);
+        }
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
+    }
+    let mut q = Binds::new(backend);
+    let scale = q.bind(10_i64.pow(4_u32.saturating_sub(minor)));
+    let mut conditions = vec![
+        format!("d.plan_id = {}", q.bind(plan.id)),
+        format!("d.currency <> {}", q.bind(to.code().to_owned())),
+    ];
+    if let Some(from) = filters.from {
+        conditions.push(format!("d.date >= {}", q.bind(from)));
+    }
+    if let Some(until) = filters.to {
+        conditions.push(format!("d.date <= {}", q.bind(until)));
+    }
+    // p = amount × multiplier, exact where |amount| ≤ i64::MAX / multiplier; its quotient by
+    // the divisor truncates toward zero on both backends; the remainder decides the rounding,
+    // half to even.
+    let fits = "f.multiplier IS NOT NULL AND ABS(d.amount) <= 9223372036854775807 / f.multiplier";
+    let p = "(d.amount * f.multiplier)";
+    let quotient = format!("({p} / f.divisor)");
+    let twice_remainder = format!("(2 * ABS({p} - {quotient} * f.divisor))");
+    let rounded = format!(
+        "({quotient} + CASE WHEN {twice_remainder} > f.divisor \
+         OR ({twice_remainder} = f.divisor AND {quotient} % 2 <> 0) \
+         THEN CASE WHEN d.amount < 0 THEN -1 ELSE 1 END ELSE 0 END)"
+    );
+    let converted = exact_sum_sql(&format!("CASE WHEN {fits} THEN {rounded} * {scale} END"));
+    let sql = format!(
+        "SELECT d.budget_line_id AS line_id, {month} AS month, {converted} AS total, \
+         SUM(CASE WHEN {fits} THEN 0 ELSE 1 END) AS unconverted \
+         FROM disbursements d \
+         LEFT JOIN report_rate_days f ON f.currency = d.currency AND f.day = d.date \
+         WHERE {} GROUP BY {}",
+        conditions.join(" AND "),
+        if month == "NULL" { "1" } else { "1, 2" }
+    );
+    let rows = txn.query_all_raw(q.statement(sql)).await;
+    // Rolled back: the temporary table goes with the transaction.
+    txn.rollback().await?;
+    let mut sums = Vec::new();
+    for row in rows? {
+        let unconverted: i64 = row.try_get_by_index(3)?;
+        if unconverted > 0 {
+            return Ok(None);
+        }
+        sums.push((
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+        ));
+    }
+    Ok(Some(sums))
 }
 
 /// Where a budget line's key for `dimension` sits in [`LineInfo::keys`]; `None` for months,
@@ -553,7 +705,9 @@ pub async fn execution(
             Ok(())
         };
         match measure {
-            Measure::Disbursed => disbursed_groups(db, plan, dimension, &filters, &mut add).await?,
+            Measure::Disbursed => {
+                disbursed_groups(db, plan, &rates, dimension, &filters, &mut add).await?
+            }
             _ => {
                 for group in groups(db, plan, fiscal, dimension, measure, &filters).await? {
                     add(group)?;
