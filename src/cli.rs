@@ -60,6 +60,16 @@ pub enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write a consistent copy of the SQLite database to FILE while the app runs.
+    ///
+    /// PostgreSQL databases are backed up with pg_dump (see the README).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write; it must not exist.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +269,11 @@ async fn run_command(
         Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
         Command::User(command) => user(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
+        Command::Backup(args) => {
+            crate::service::backup::backup(db, &args.file).await?;
+            println!("backup written to {}", args.file.display());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

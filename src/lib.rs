@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod entity;
 pub mod error;
+pub mod headers;
 pub mod money;
 pub mod service;
 pub mod web;
@@ -28,4 +29,5 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(service::samples::stage())
         .attach(api::stage())
         .attach(web::stage())
+        .attach(headers::stage())
 }

@@ -2,6 +2,7 @@
 //! web UI all call these, so every rule holds whichever way the data comes in.
 
 pub mod audit;
+pub mod backup;
 pub mod export;
 pub mod flags;
 pub mod iati;

@@ -26,3 +26,52 @@ async fn an_unknown_command_is_refused_with_usage() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("Usage"), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn a_backup_is_a_consistent_copy_that_passes_the_audit_check() {
+    use naptrack::domain::records::RecordKind;
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    crate::helpers::import_samples_into(&db).await;
+    let target = test_db.dir.path().join("backup.db");
+    let target_text = target.to_str().unwrap();
+    let output = naptrack(&test_db, &["backup", target_text]);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // PostgreSQL is backed up with pg_dump: the command says so and writes nothing.
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("pg_dump"), "{}", stderr(&output));
+        assert!(!target.exists());
+        return;
+    }
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Written after the backup: not in it.
+    crate::helpers::import_csv(
+        &db,
+        RecordKind::Disbursements,
+        "reference,budget_line_code,date,amount,currency\nD-AFTER,BL-2015-001,2015-06-01,10.00,EUR\n",
+    )
+    .await;
+
+    let url = format!("sqlite://{target_text}");
+    let dir = test_db.dir.path();
+    let verify = crate::helpers::naptrack_in(dir, &url, &["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    let copied = stdout(&crate::helpers::naptrack_in(
+        dir,
+        &url,
+        &["export", "disbursements"],
+    ));
+    let live = stdout(&naptrack(&test_db, &["export", "disbursements"]));
+    assert!(!copied.contains("D-AFTER"));
+    assert!(live.contains("D-AFTER"));
+    assert_eq!(copied.lines().count() + 1, live.lines().count());
+
+    // A backup never overwrites a file.
+    let again = naptrack(&test_db, &["backup", target_text]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -898,3 +898,37 @@ async fn an_unknown_donor_or_funding_source_is_a_404_page_and_both_at_once_a_400
     assert!(both_page.contains("not both"), "{both_page}");
     assert_eq!(bad_part, Status::BadRequest);
 }
+
+#[rocket::async_test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    for uri in [
+        "/login",
+        "/api/v1/health",
+        "/no-such-page",
+        "/static/app.css",
+    ] {
+        let response = app.get(uri).await;
+        let headers = response.headers();
+        assert_eq!(
+            headers.get_one("Content-Security-Policy"),
+            Some(naptrack::headers::CONTENT_SECURITY_POLICY),
+            "{uri}"
+        );
+        assert!(
+            naptrack::headers::CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"),
+            "{uri}"
+        );
+        assert_eq!(
+            headers.get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert_eq!(headers.get_one("X-Frame-Options"), Some("DENY"), "{uri}");
+        assert_eq!(
+            headers.get_one("Referrer-Policy"),
+            Some("same-origin"),
+            "{uri}"
+        );
+    }
+}
