@@ -167,6 +167,10 @@ impl Binds {
     }
 }
 
+/// The most values one statement may bind on SQLite (PostgreSQL takes 65,535): multi-row
+/// INSERTs are sized to it.
+pub const MAX_BIND_PARAMETERS: usize = 32_766;
+
 /// `INSERT INTO table (columns) VALUES (…), (…)` for `rows` rows, its values bound row by row,
 /// column by column.
 ///

@@ -535,6 +535,10 @@ async fn foreign_converted_in_sql(
             return Ok(None);
         }
     }
+    if factors.is_empty() {
+        // Every foreign payment would be left unconverted: go straight to the other path.
+        return Ok(None);
+    }
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     let day_type = if backend == DbBackend::Postgres {
@@ -547,7 +551,7 @@ async fn foreign_converted_in_sql(
          multiplier BIGINT NOT NULL, divisor BIGINT NOT NULL, PRIMARY KEY (currency, day))"
     ))
     .await?;
-    let per_statement = 32_766 / RATE_DAY_COLUMNS.len();
+    let per_statement = crate::db::MAX_BIND_PARAMETERS / RATE_DAY_COLUMNS.len();
     for chunk in factors.chunks(per_statement) {
         let sql =
             crate::db::insert_sql(backend, "report_rate_days", &RATE_DAY_COLUMNS, chunk.len());

@@ -88,6 +88,30 @@ pub struct Field {
     pub error: Option<String>,
 }
 
+impl Field {
+    /// The input `value` of the field `name`, with the messages of `errors` about it.
+    fn of(name: &str, value: &str, errors: &[FieldError]) -> Field {
+        let messages: Vec<&str> = errors
+            .iter()
+            .filter(|e| e.column == name)
+            .map(|e| e.message.as_str())
+            .collect();
+        Field {
+            value: value.to_owned(),
+            error: (!messages.is_empty()).then(|| messages.join("; ")),
+        }
+    }
+}
+
+/// The errors about none of the form's `known` fields, shown above the form.
+fn other_errors(errors: &[FieldError], known: &[&str]) -> Vec<String> {
+    errors
+        .iter()
+        .filter(|e| !known.contains(&e.column.as_str()))
+        .map(|e| format!("{}: {}", e.column, e.message))
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "disbursement_form.html")]
 struct DisbursementFormPage {
@@ -163,17 +187,7 @@ async fn disbursement_form(
     form: &DisbursementForm,
     errors: &[FieldError],
 ) -> Result<String, WebError> {
-    let field = |name: &str, value: &str| Field {
-        value: value.to_owned(),
-        error: {
-            let messages: Vec<&str> = errors
-                .iter()
-                .filter(|e| e.column == name)
-                .map(|e| e.message.as_str())
-                .collect();
-            (!messages.is_empty()).then(|| messages.join("; "))
-        },
-    };
+    let field = |name: &str, value: &str| Field::of(name, value, errors);
     let known = [
         "budget_line_code",
         "reference",
@@ -201,14 +215,9 @@ async fn disbursement_form(
         ),
         payee_code: field("payee_code", &form.payee_code),
         description: field("description", &form.description),
-        other_errors: errors
-            .iter()
-            .filter(|e| !known.contains(&e.column.as_str()))
-            .map(|e| format!("{}: {}", e.column, e.message))
-            .collect(),
+        other_errors: other_errors(errors, &known),
     };
-    page.render()
-        .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
+    super::render_text(&page)
 }
 
 /// `GET /disbursements/new`: the form to log a disbursement (recorders and admins).
@@ -387,13 +396,7 @@ async fn reversal_form(
         remaining,
         ..
     } = ledger::reversible(db, plan, reference).await?;
-    let field = |name: &str, value: &str| Field {
-        value: value.to_owned(),
-        error: errors
-            .iter()
-            .find(|e| e.column == name)
-            .map(|e| e.message.clone()),
-    };
+    let field = |name: &str, value: &str| Field::of(name, value, errors);
     let known = ["reason", "amount", "date", "reference", "description"];
     let mut reason = field("reason", &form.reason);
     if reason.error.is_none() {
@@ -416,14 +419,9 @@ async fn reversal_form(
         amount: field("amount", &form.amount),
         date: field("date", &form.date),
         new_reference: field("reference", &form.reference),
-        other_errors: errors
-            .iter()
-            .filter(|e| !known.contains(&e.column.as_str()))
-            .map(|e| format!("{}: {}", e.column, e.message))
-            .collect(),
+        other_errors: other_errors(errors, &known),
     };
-    page.render()
-        .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
+    super::render_text(&page)
 }
 
 /// `GET /disbursements/<reference>/reversal`: the reversal form.

@@ -173,9 +173,13 @@ pub fn urlencode(text: &str) -> String {
 pub type Page = Result<RawHtml<String>, WebError>;
 
 fn render(template: &impl Template) -> Page {
+    render_text(template).map(RawHtml)
+}
+
+/// The page as text, for handlers that return it with another status or type.
+fn render_text(template: &impl Template) -> Result<String, WebError> {
     template
         .render()
-        .map(RawHtml)
         .map_err(|e| WebError::Page(Error::Internal(format!("template: {e}"))))
 }
 

@@ -26,8 +26,8 @@ use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
 
 /// Rows per multi-row INSERT and per look-up of existing references: as many as fit in the
-/// bound parameters of one SQLite statement (32,766; PostgreSQL takes 65,535).
-const BATCH_ROWS: usize = 32_766 / INSERT_COLUMNS.len();
+/// bound parameters of one statement.
+const BATCH_ROWS: usize = db::MAX_BIND_PARAMETERS / INSERT_COLUMNS.len();
 
 /// One valid row, its codes resolved.
 struct Row {
