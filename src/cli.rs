@@ -1,7 +1,7 @@
 //! The command line. Every command opens the database named by the configuration and brings
 //! its schema up to date first, exactly as the server does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -64,6 +64,18 @@ pub enum Command {
     ///
     /// PostgreSQL databases are backed up with pg_dump (see the README).
     Backup(BackupArgs),
+    /// Replace the contents of the SQLite database with a backup written by `naptrack backup`.
+    ///
+    /// The backup is checked first (integrity, schema, audit chain) and is only read; a
+    /// database that holds anything is first copied to `FILE.before-restore-TIME` beside it.
+    /// PostgreSQL databases are restored with pg_restore (see the README).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to load.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +250,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
     let figment = config::figment();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(figment).await,
+        Command::Restore(args) => restore(&Settings::from_figment(&figment)?, &args.file).await,
         command => {
             let settings = Settings::from_figment(&figment)?;
             let db = db::connect_and_migrate(&settings).await?;
@@ -259,8 +272,8 @@ async fn run_command(
     command: Command,
 ) -> Result<ExitCode> {
     match command {
-        Command::Serve => Err(Error::Internal(
-            "serve is handled before connecting".to_owned(),
+        Command::Serve | Command::Restore(_) => Err(Error::Internal(
+            "serve and restore are handled before connecting".to_owned(),
         )),
         Command::Import(args) => import(db, args).await,
         Command::Export(args) => export(db, settings, args).await,
@@ -275,6 +288,22 @@ async fn run_command(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `naptrack restore FILE`: the database opens only after the backup has been checked.
+async fn restore(settings: &Settings, file: &Path) -> Result<ExitCode> {
+    let restored = crate::service::backup::restore(settings, file, &cli_actor()).await?;
+    if let Some(aside) = &restored.kept_aside {
+        println!("the database as it was is kept in {}", aside.display());
+    }
+    println!(
+        "restored {}: {} audit entries, head hash {}; the restore is entry {}",
+        file.display(),
+        restored.audit_entries,
+        restored.head,
+        restored.audit_entries + 1
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<ExitCode> {

@@ -26,17 +26,15 @@ impl FieldError {
         FieldError {
             file: None,
             line: None,
-            column: column.into(),
-            message: message.into(),
+            column: bounded(column.into()),
+            message: bounded(message.into()),
         }
     }
 
     pub fn at_line(line: u64, column: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
-            file: None,
             line: Some(line),
-            column: column.into(),
-            message: message.into(),
+            ..FieldError::new(column, message)
         }
     }
 
@@ -48,6 +46,25 @@ impl FieldError {
             None => format!("{file}: {}: {}", self.column, self.message),
         }
     }
+}
+
+/// The most characters of a message kept at either end when a message quotes a huge input.
+const MESSAGE_END_CHARS: usize = 150;
+
+/// `text` with its middle cut out when it is long: messages quote the cell they are about, and
+/// a cell of a hostile file may hold a megabyte. The start and the end (where the explanation
+/// is) are kept.
+fn bounded(text: String) -> String {
+    let chars = text.chars().count();
+    if chars <= 3 * MESSAGE_END_CHARS {
+        return text;
+    }
+    let head: String = text.chars().take(MESSAGE_END_CHARS).collect();
+    let tail: String = text.chars().skip(chars - MESSAGE_END_CHARS).collect();
+    format!(
+        "{head}[… {} characters left out …]{tail}",
+        chars - 2 * MESSAGE_END_CHARS
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,5 +270,22 @@ impl<'r> Responder<'r, 'static> for Error {
             response.header(rocket::http::Header::new("WWW-Authenticate", "Bearer"));
         }
         response.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_quoting_a_huge_cell_keeps_its_start_and_its_explanation() {
+        let message = format!("\"{}\" has 100000 integer digits", "9".repeat(100_000));
+        let error = FieldError::at_line(2, "amount", message);
+        assert!(error.message.chars().count() < 400, "{}", error.message);
+        assert!(error.message.starts_with("\"999"));
+        assert!(error.message.ends_with("\" has 100000 integer digits"));
+        assert!(error.message.contains("characters left out"));
+        let short = FieldError::new("amount", "\"x\" is not a number");
+        assert_eq!(short.message, "\"x\" is not a number");
     }
 }

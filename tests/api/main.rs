@@ -12,6 +12,7 @@ mod export;
 mod fixtures;
 mod flags;
 mod foundation;
+mod hostile;
 mod http;
 mod iati;
 mod import;

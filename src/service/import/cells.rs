@@ -90,13 +90,22 @@ impl Header {
     }
 }
 
-/// Reads a byte stream with every line end (CRLF, or a lone CR as old Mac tools write) turned
-/// into LF.
+/// The longest row accepted, in bytes. A row of the contract's files takes a few kilobytes at
+/// most (its longest cells are texts of 4,000 characters); a longer one is a file of another
+/// kind or a hostile one, and is refused before it is held in memory.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// Reads a CSV byte stream with every line end (CRLF, or a lone CR as old Mac tools write)
+/// turned into LF, and fails with [`RowTooLong`] as soon as one row exceeds [`MAX_ROW_BYTES`].
 ///
 /// The csv crate counts lines by LF and counts a CRLF row's line from the CR, so rows of a
 /// Windows or old Mac file would be reported at the wrong lines; with LF alone the line
 /// numbers are exact. A line end inside a quoted cell becomes LF too, which is how the cell is
 /// then stored, so the stored text is the same after an export and a new import.
+///
+/// Rows are told apart as the csv crate does (a line end outside double quotes ends a row; a
+/// doubled quote inside a quoted cell toggles twice), so the bound applies to whole rows,
+/// quoted line breaks included, and the csv reader never buffers more than one bound's worth.
 pub struct CrlfToLf<R> {
     inner: R,
     input: Vec<u8>,
@@ -106,7 +115,37 @@ pub struct CrlfToLf<R> {
     /// Whether the last byte read was a CR, whose LF (if it comes next) is dropped.
     pending_cr: bool,
     finished: bool,
+    /// Whether the last byte read is inside a quoted cell.
+    in_quotes: bool,
+    /// The bytes of the current row so far.
+    row_bytes: usize,
+    /// The line (from 1) where the current row starts, and the line being read.
+    row_line: u64,
+    line: u64,
+    /// Set once a row was refused: the rest is read through unchecked (for the file's digest).
+    refused: bool,
 }
+
+/// The error of a row longer than [`MAX_ROW_BYTES`], carried through the csv reader's I/O
+/// error.
+#[derive(Debug)]
+pub struct RowTooLong {
+    pub line: u64,
+}
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the row that starts here is longer than {} MiB, far longer than any row of the \
+             contract's files; check that this is the right file (a quote left open makes the \
+             rest of the file one cell)",
+            MAX_ROW_BYTES >> 20
+        )
+    }
+}
+
+impl std::error::Error for RowTooLong {}
 
 impl<R: std::io::Read> CrlfToLf<R> {
     pub fn new(inner: R) -> Self {
@@ -117,6 +156,11 @@ impl<R: std::io::Read> CrlfToLf<R> {
             position: 0,
             pending_cr: false,
             finished: false,
+            in_quotes: false,
+            row_bytes: 0,
+            row_line: 1,
+            line: 1,
+            refused: false,
         }
     }
 
@@ -133,13 +177,36 @@ impl<R: std::io::Read> CrlfToLf<R> {
         for &byte in &self.input[..read] {
             // A CR is written as LF at once; an LF right after a CR is then the same line end.
             let after_cr = std::mem::take(&mut self.pending_cr);
-            match byte {
+            let byte = match byte {
                 b'\r' => {
-                    self.output.push(b'\n');
                     self.pending_cr = true;
+                    b'\n'
                 }
-                b'\n' if after_cr => {}
-                _ => self.output.push(byte),
+                b'\n' if after_cr => continue,
+                _ => byte,
+            };
+            self.output.push(byte);
+            self.row_bytes += 1;
+            match byte {
+                b'"' => self.in_quotes = !self.in_quotes,
+                b'\n' => {
+                    self.line += 1;
+                    if !self.in_quotes {
+                        self.row_bytes = 0;
+                        self.row_line = self.line;
+                    }
+                }
+                _ => {}
+            }
+            if self.row_bytes > MAX_ROW_BYTES && !self.refused {
+                self.refused = true;
+                self.output.clear();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    RowTooLong {
+                        line: self.row_line,
+                    },
+                ));
             }
         }
         Ok(())
@@ -164,8 +231,17 @@ impl<R: std::io::Read> std::io::Read for CrlfToLf<R> {
 /// A clerk-readable sentence for a CSV reading error.
 pub fn csv_error_message(error: &csv::Error) -> String {
     match error.kind() {
+        csv::ErrorKind::Io(e) if row_too_long(error).is_some() => e.to_string(),
         csv::ErrorKind::Io(e) => format!("the file could not be read: {e}"),
         _ => format!("the file is not valid CSV: {error}"),
+    }
+}
+
+/// The row that was too long, when that is what stopped the reader.
+pub fn row_too_long(error: &csv::Error) -> Option<&RowTooLong> {
+    match error.kind() {
+        csv::ErrorKind::Io(e) => e.get_ref()?.downcast_ref::<RowTooLong>(),
+        _ => None,
     }
 }
 
@@ -486,6 +562,30 @@ mod tests {
             }
             assert_eq!(output, b"a,b\n\"x\ny\",z\nlone\ncr\n", "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn a_row_longer_than_the_bound_is_refused_where_it_starts() {
+        use std::io::Read;
+        let long_cell = "x".repeat(MAX_ROW_BYTES);
+        // Quoted line breaks belong to their row: the long row starts on line 5.
+        let input = format!("a,b\n\"1\r\n2\",3\n\"\"\"q\"\"\",4\n5,\"{long_cell}\"\n");
+        let mut output = Vec::new();
+        let error = CrlfToLf::new(input.as_bytes())
+            .read_to_end(&mut output)
+            .err()
+            .and_then(|e| e.into_inner())
+            .and_then(|e| e.downcast::<RowTooLong>().ok());
+        assert_eq!(error.map(|e| e.line), Some(5));
+        assert!(output.len() <= MAX_ROW_BYTES + (1 << 17));
+
+        let fits = format!("a\n\"{}\"\nb\n", "x".repeat(MAX_ROW_BYTES - 3));
+        let mut output = Vec::new();
+        assert!(
+            CrlfToLf::new(fits.as_bytes())
+                .read_to_end(&mut output)
+                .is_ok()
+        );
     }
 
     #[test]

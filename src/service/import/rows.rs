@@ -267,7 +267,10 @@ pub fn next_row<R: Read>(
             Ok(true) => {}
             Ok(false) => return None,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = super::cells::row_too_long(&e)
+                    .map(|row| row.line)
+                    .or_else(|| e.position().map(|p| p.line()))
+                    .unwrap_or(0);
                 ctx.reject(vec![FieldError::at_line(line, "-", csv_error_message(&e))]);
                 return None;
             }
