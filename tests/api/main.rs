@@ -17,6 +17,7 @@ mod http;
 mod iati;
 mod import;
 mod money;
+mod reliability;
 mod reports;
 mod roundtrip;
 mod web;

@@ -71,6 +71,21 @@ impl TestApp {
         .status()
     }
 
+    /// A sign-in from the client at `address`, which also sends an `X-Real-IP` header of its
+    /// choosing (`forged`), as a client that hopes to pass for another would.
+    async fn sign_in_from(&self, address: &str, forged: &str, email: &str, password: &str) -> Status {
+        let csrf = self.login_csrf().await;
+        self.client
+            .post("/login")
+            .remote(address.parse().unwrap())
+            .header(ContentType::Form)
+            .header(rocket::http::Header::new("X-Real-IP", forged.to_owned()))
+            .body(form_body(&[("email", email), ("password", password), ("csrf", &csrf)]))
+            .dispatch()
+            .await
+            .status()
+    }
+
     /// The CSRF token that a signed-in page carries.
     async fn page_csrf(&self, uri: &str) -> String {
         let page = self.get(uri).await.into_string().await.unwrap();
@@ -188,6 +203,36 @@ async fn repeated_failed_sign_ins_are_throttled_with_429_even_with_the_right_pas
     let status = app.sign_in("clerk@ministry.example", PASSWORD).await;
 
     assert_eq!(status, Status::TooManyRequests);
+}
+
+#[rocket::async_test]
+async fn failed_sign_ins_from_one_address_are_throttled_whatever_account_or_header_they_name() {
+    // The limit per client address (web/session.rs), above the per-account one.
+    const MAX_FAILURES_PER_CLIENT: i64 = 20;
+    let app = TestApp::spawn().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+
+    // Each guess names another account, so no account reaches its own limit.
+    for n in 0..MAX_FAILURES_PER_CLIENT {
+        let status = app
+            .sign_in_from(
+                "192.0.2.7:40000",
+                &format!("198.51.100.{n}"),
+                &format!("guess{n}@ministry.example"),
+                "guess guess guess",
+            )
+            .await;
+        assert_eq!(status, Status::Unauthorized);
+    }
+    let from_same = app
+        .sign_in_from("192.0.2.7:40001", "203.0.113.9", "clerk@ministry.example", PASSWORD)
+        .await;
+    let from_other = app
+        .sign_in_from("192.0.2.8:40000", "192.0.2.7", "clerk@ministry.example", PASSWORD)
+        .await;
+
+    assert_eq!(from_same, Status::TooManyRequests);
+    assert_eq!(from_other, Status::SeeOther);
 }
 
 #[rocket::async_test]
