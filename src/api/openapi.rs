@@ -622,7 +622,7 @@ fn operation(route: &RouteDoc) -> Value {
         .collect();
     let mut op = json!({
         "summary": route.summary,
-        "operationId": format!("{}_{}", route.method, route.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '-', '.'], "_")),
+        "operationId": operation_id(route.method, &route.path),
         "parameters": parameters,
         "responses": responses,
     });
@@ -864,12 +864,74 @@ fn schemas() -> Map<String, Value> {
     schemas
 }
 
+fn operation_id(method: &str, path: &str) -> String {
+    let path = path.trim_start_matches("/api/v1/");
+    format!("{method}_{}", path.replace(['/', '{', '}', '-', '.'], "_"))
+}
+
+/// The kind of the record a route answers with when it writes one: a create, a replacement
+/// or a reversal.
+fn written_record(route: &RouteDoc) -> Option<RecordKind> {
+    RecordKind::ALL.into_iter().find(|kind| {
+        let base = format!("/api/v1/{}", kind.name());
+        match (route.method, key_columns(*kind)) {
+            ("post", _) if route.path == base => true,
+            ("post", [key]) => route.path == format!("{base}/{{{key}}}/reversal"),
+            ("put", [key]) => route.path == format!("{base}/{{{key}}}"),
+            _ => false,
+        }
+    })
+}
+
+/// Links from a written record to the routes that read, replace or reverse it, its key (and
+/// plan) taken from the answer. A reader learns what to call next, and schemathesis's
+/// stateful phase follows them from one request to the next.
+fn links(route: &RouteDoc, routes: &[RouteDoc]) -> Map<String, Value> {
+    let mut links = Map::new();
+    let Some(kind) = written_record(route) else {
+        return links;
+    };
+    let [key] = key_columns(kind) else {
+        return links;
+    };
+    let record = format!("/api/v1/{}/{{{key}}}", kind.name());
+    let targets = [
+        ("Read", "get", record.clone()),
+        ("Replace", "put", record.clone()),
+        ("Reverse", "post", format!("{record}/reversal")),
+    ];
+    for (name, method, path) in targets {
+        let Some(target) = routes.iter().find(|r| r.method == method && r.path == path) else {
+            continue;
+        };
+        // A disbursement's PUT is documented only to say it is refused.
+        if target.body == Body::None && method == "put" {
+            continue;
+        }
+        let mut parameters = json!({ *key: format!("$response.body#/{key}") });
+        if target.params.iter().any(|p| p.name == "plan") && kind.is_plan_scoped() {
+            parameters["plan"] = json!("$response.body#/plan_code");
+        }
+        links.insert(
+            name.to_owned(),
+            json!({"operationId": operation_id(target.method, &target.path), "parameters": parameters}),
+        );
+    }
+    links
+}
+
 /// The whole OpenAPI document.
 pub fn document() -> Value {
+    let routes = routes();
     let mut paths: Map<String, Value> = Map::new();
-    for route in routes() {
+    for route in &routes {
+        let mut operation = operation(route);
+        let links = links(route, &routes);
+        if !links.is_empty() {
+            operation["responses"][route.success.0.to_string()]["links"] = Value::Object(links);
+        }
         let item = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
-        item[route.method] = operation(&route);
+        item[route.method] = operation;
     }
     json!({
         "openapi": "3.1.0",

@@ -656,6 +656,68 @@ async fn a_replacement_is_documented_without_its_key_and_a_put_without_the_key_u
 }
 
 #[rocket::async_test]
+async fn every_link_of_the_openapi_document_names_an_operation_and_only_its_parameters() {
+    let app = TestApp::spawn().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+    let mut operations = std::collections::BTreeMap::new();
+    for item in document["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("a path item").values() {
+            operations.insert(
+                operation["operationId"]
+                    .as_str()
+                    .expect("an operationId")
+                    .to_owned(),
+                operation.clone(),
+            );
+        }
+    }
+
+    let mut links = Vec::new();
+    for operation in operations.values() {
+        for response in operation["responses"]
+            .as_object()
+            .expect("responses")
+            .values()
+        {
+            if let Some(found) = response["links"].as_object() {
+                links.extend(found.values().cloned());
+            }
+        }
+    }
+
+    assert!(links.len() >= 20, "only {} links", links.len());
+    for link in &links {
+        let target = &operations[link["operationId"].as_str().expect("an operationId")];
+        let declared: Vec<&str> = target["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for (name, expression) in link["parameters"].as_object().expect("link parameters") {
+            assert!(declared.contains(&name.as_str()), "{link}");
+            assert!(
+                expression
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("$response.body#/")),
+                "{link}"
+            );
+        }
+    }
+    let reverse =
+        &document["paths"]["/api/v1/disbursements"]["post"]["responses"]["201"]["links"]["Reverse"];
+    assert_eq!(
+        reverse["operationId"], "post_disbursements__reference__reversal",
+        "{reverse}"
+    );
+    assert_eq!(
+        reverse["parameters"]["reference"],
+        "$response.body#/reference"
+    );
+    assert_eq!(reverse["parameters"]["plan"], "$response.body#/plan_code");
+}
+
+#[rocket::async_test]
 async fn a_donor_posting_a_disbursement_is_forbidden_and_nothing_is_stored() {
     let (app, tokens) = sample_app().await;
     let before = export_everything(&app.db).await;
