@@ -11,7 +11,10 @@ use super::JsonResponse;
 use super::records::{DEFAULT_PAGE, MAX_PAGE};
 use crate::auth::{AuditReader, Reader, Writer};
 use crate::domain::Role;
+use crate::domain::currency::Currency;
 use crate::domain::records::RecordKind;
+use crate::domain::vocabulary::{ActivityStatus, FundingSourceKind, InstitutionKind};
+use crate::service::import::{MAX_CODE_CHARS, MAX_TEXT_CHARS};
 use crate::service::records::{CellType, cell_type, key_columns};
 
 /// Who may call a route.
@@ -27,6 +30,9 @@ pub enum Body {
     None,
     /// A JSON record of this kind.
     Record(RecordKind),
+    /// A JSON record of this kind that replaces the one its path names: the key may be left
+    /// out of the body.
+    Replacement(RecordKind),
     Reversal,
     /// A CSV file of this kind.
     Csv(RecordKind),
@@ -68,8 +74,8 @@ pub struct RouteDoc {
     pub access: Access,
     pub params: Vec<Param>,
     pub body: Body,
-    /// The success status and what it returns.
-    pub success: (u16, Value),
+    /// The success status and what it returns, in each media type the route answers with.
+    pub success: (u16, Vec<(&'static str, Value)>),
     /// The error statuses a caller can meet besides 401 and 403.
     pub errors: Vec<u16>,
 }
@@ -79,7 +85,7 @@ fn plan_param() -> Param {
         "plan",
         "query",
         false,
-        json!({"type": "string"}),
+        code_schema(),
         "The plan's code; may be left out when the database holds one plan.",
     )
 }
@@ -101,14 +107,66 @@ fn record_schema_name(kind: RecordKind) -> String {
         .collect::<String>()
 }
 
+/// Characters a code or a text may not hold: Unicode's control characters.
+const CONTROL: &str = "\\u0000-\\u001F\\u007F-\\u009F";
+
+/// A code or reference, as the import checks it: 1 to 100 characters, no control
+/// characters, no spaces at either end.
+fn code_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_CODE_CHARS,
+        "pattern": format!("^[^\\s{CONTROL}]([^{CONTROL}]{{0,{}}}[^\\s{CONTROL}])?$", MAX_CODE_CHARS - 2),
+        "description": "A code: case-sensitive, without spaces at either end."
+    })
+}
+
+/// Free text (a name, a title): no control characters but tab and line breaks; a required
+/// text cannot be empty.
+fn text_schema(required: bool) -> Value {
+    json!({
+        "type": "string",
+        "minLength": usize::from(required),
+        "maxLength": MAX_TEXT_CHARS,
+        "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    })
+}
+
 fn column_schema(kind: RecordKind, name: &str) -> Value {
     let Some(column) = kind.column(name) else {
         return json!({"type": "string"});
     };
     match cell_type(column) {
-        CellType::Text => json!({"type": "string"}),
+        CellType::Text => match (kind, name) {
+            (RecordKind::Institutions, "kind") => {
+                json!({"type": "string", "enum": InstitutionKind::WORDS})
+            }
+            (RecordKind::FundingSources, "kind") => {
+                json!({"type": "string", "enum": FundingSourceKind::WORDS})
+            }
+            (RecordKind::Activities, "status") => {
+                json!({"type": "string", "enum": ActivityStatus::WORDS})
+            }
+            (_, "currency" | "quote_currency") => json!({
+                "type": "string",
+                "enum": Currency::codes().collect::<Vec<_>>(),
+                "description": "An active ISO 4217 currency code."
+            }),
+            (_, "country") => json!({
+                "type": "string",
+                "pattern": "^[A-Z]{2}$",
+                "description": "An ISO 3166-1 alpha-2 country code."
+            }),
+            (_, "code" | "reference" | "reverses" | "iati_ref") => code_schema(),
+            (_, name) if name.ends_with("_code") => code_schema(),
+            _ => text_schema(column.required),
+        },
         CellType::Date => json!({"type": "string", "format": "date"}),
-        CellType::Integer => json!({"type": "integer"}),
+        CellType::Integer => match name {
+            "fiscal_year_start_month" => json!({"type": "integer", "minimum": 1, "maximum": 12}),
+            _ => json!({"type": "integer", "minimum": 1900, "maximum": 2999}),
+        },
         CellType::Amount => json!({
             "type": "string",
             "pattern": "^-?[0-9]{1,14}(\\.[0-9]{1,4})?$",
@@ -148,7 +206,9 @@ pub fn routes() -> Vec<RouteDoc> {
             body: Body::None,
             success: (
                 200,
-                json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}),
+                json_only(
+                    json!({"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}}),
+                ),
             ),
             errors: vec![503],
         },
@@ -159,7 +219,7 @@ pub fn routes() -> Vec<RouteDoc> {
             access: Access::Anyone,
             params: vec![],
             body: Body::None,
-            success: (200, json!({"type": "object"})),
+            success: (200, json_only(json!({"type": "object"}))),
             errors: vec![],
         },
     ];
@@ -177,7 +237,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 "offset",
                 "query",
                 false,
-                json!({"type": "integer", "minimum": 0, "default": 0}),
+                json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
                 "Records to skip.",
             ),
         ];
@@ -219,7 +279,7 @@ pub fn routes() -> Vec<RouteDoc> {
             access: readers,
             params: list_params,
             body: Body::None,
-            success: (200, page(&name)),
+            success: (200, json_only(page(&name))),
             errors: vec![400, 404, 422],
         });
         routes.push(RouteDoc {
@@ -233,7 +293,7 @@ pub fn routes() -> Vec<RouteDoc> {
             access: writers,
             params: if kind.is_plan_scoped() { vec![plan_param()] } else { vec![] },
             body: Body::Record(kind),
-            success: (201, schema_ref(&name)),
+            success: (201, json_only(schema_ref(&name))),
             errors: vec![400, 404, 409, 413, 422],
         });
         if let [key] = key_columns(kind) {
@@ -258,7 +318,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 access: readers,
                 params: params.clone(),
                 body: Body::None,
-                success: (200, schema_ref(&name)),
+                success: (200, json_only(schema_ref(&name))),
                 errors: vec![400, 404],
             });
             if kind == RecordKind::Disbursements {
@@ -270,7 +330,7 @@ pub fn routes() -> Vec<RouteDoc> {
                         access: writers,
                         params: vec![key_param.clone()],
                         body: Body::None,
-                        success: (405, schema_ref("Error")),
+                        success: (405, json_only(schema_ref("Error"))),
                         errors: vec![],
                     });
                 }
@@ -284,8 +344,8 @@ pub fn routes() -> Vec<RouteDoc> {
                     ),
                     access: writers,
                     params,
-                    body: Body::Record(kind),
-                    success: (200, schema_ref(&name)),
+                    body: Body::Replacement(kind),
+                    success: (200, json_only(schema_ref(&name))),
                     errors: vec![400, 404, 413, 422],
                 });
             }
@@ -308,7 +368,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 plan_param(),
             ],
             body: Body::Reversal,
-            success: (201, schema_ref("Disbursements")),
+            success: (201, json_only(schema_ref("Disbursements"))),
             errors: vec![400, 404, 409, 413, 422],
         },
         RouteDoc {
@@ -334,7 +394,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 ),
             ],
             body: Body::Csv(RecordKind::Disbursements),
-            success: (200, schema_ref("ImportResult")),
+            success: (200, json_only(schema_ref("ImportResult"))),
             errors: vec![400, 404, 409, 413, 422],
         },
         RouteDoc {
@@ -353,7 +413,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 plan_param(),
             ],
             body: Body::None,
-            success: (200, json!({"type": "string", "description": "text/csv"})),
+            success: (200, vec![("text/csv", csv_file("The contract's CSV file of the entity."))]),
             errors: vec![400, 404],
         },
         RouteDoc {
@@ -371,7 +431,10 @@ pub fn routes() -> Vec<RouteDoc> {
             body: Body::None,
             success: (
                 200,
-                json!({"type": "string", "description": "application/xml, valid against the IATI 2.03 iati-activities schema"}),
+                vec![(
+                    "application/xml",
+                    json!({"type": "string", "description": "Valid against the IATI 2.03 iati-activities schema."}),
+                )],
             ),
             errors: vec![400, 404, 422],
         },
@@ -387,7 +450,7 @@ pub fn routes() -> Vec<RouteDoc> {
                 param("rule", "query", false, json!({"type": "string", "enum": crate::domain::flags::Rule::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>()}), "Only flags of this rule."),
             ],
             body: Body::None,
-            success: (200, schema_ref("FlagReport")),
+            success: (200, json_only(schema_ref("FlagReport"))),
             errors: vec![400, 404, 422],
         },
         RouteDoc {
@@ -406,7 +469,13 @@ pub fn routes() -> Vec<RouteDoc> {
                 param("format", "query", false, json!({"type": "string", "enum": ["json", "csv"], "default": "json"}), "JSON or CSV."),
             ],
             body: Body::None,
-            success: (200, schema_ref("ExecutionReport")),
+            success: (
+                200,
+                vec![
+                    ("application/json", schema_ref("ExecutionReport")),
+                    ("text/csv", csv_file("With format=csv: the rows and a TOTAL row.")),
+                ],
+            ),
             errors: vec![400, 404, 422],
         },
         RouteDoc {
@@ -422,12 +491,15 @@ pub fn routes() -> Vec<RouteDoc> {
                 param("part", "query", false, json!({"type": "string", "enum": ["activity", "fiscal-year", "disbursements"], "default": "activity"}), "With CSV, which table."),
             ],
             body: Body::None,
-            success: (200, json!({"type": "object", "required": ["by_activity", "by_fiscal_year", "disbursements"], "properties": {
-                "plan": {"type": "string"}, "currency": {"type": "string"}, "giver": {"type": "object"},
-                "by_activity": schema_ref("ExecutionReport"), "by_fiscal_year": schema_ref("ExecutionReport"),
-                "disbursements": {"type": "array", "items": {"type": "object"}},
-                "disbursed": {"type": "string"}
-            }})),
+            success: (200, vec![
+                ("application/json", json!({"type": "object", "required": ["by_activity", "by_fiscal_year", "disbursements"], "properties": {
+                    "plan": {"type": "string"}, "currency": {"type": "string"}, "giver": {"type": "object"},
+                    "by_activity": schema_ref("ExecutionReport"), "by_fiscal_year": schema_ref("ExecutionReport"),
+                    "disbursements": {"type": "array", "items": {"type": "object"}},
+                    "disbursed": {"type": "string"}
+                }})),
+                ("text/csv", csv_file("With format=csv: the table that `part` names.")),
+            ]),
             errors: vec![400, 404, 422],
         },
         RouteDoc {
@@ -472,13 +544,13 @@ pub fn routes() -> Vec<RouteDoc> {
                         "offset",
                         "query",
                         false,
-                        json!({"type": "integer", "minimum": 0, "default": 0}),
+                        json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
                         "Entries to skip.",
                     ),
                 ])
                 .collect(),
             body: Body::None,
-            success: (200, page("AuditEntry")),
+            success: (200, json_only(page("AuditEntry"))),
             errors: vec![400],
         },
         RouteDoc {
@@ -488,11 +560,21 @@ pub fn routes() -> Vec<RouteDoc> {
             access: Access::Roles(AuditReader::ROLES),
             params: vec![],
             body: Body::None,
-            success: (200, schema_ref("AuditVerification")),
+            success: (200, json_only(schema_ref("AuditVerification"))),
             errors: vec![],
         },
     ]);
     routes
+}
+
+/// A success body that is JSON only.
+fn json_only(schema: Value) -> Vec<(&'static str, Value)> {
+    vec![("application/json", schema)]
+}
+
+/// A CSV file as a response body.
+fn csv_file(description: &str) -> Value {
+    json!({"type": "string", "description": description})
 }
 
 fn entity_schema() -> Value {
@@ -509,17 +591,14 @@ fn error_response(status: u16) -> Value {
 
 fn operation(route: &RouteDoc) -> Value {
     let mut responses = Map::new();
-    let (code, schema) = &route.success;
-    let content_type = if route.path.starts_with("/api/v1/export/") {
-        "text/csv"
-    } else if route.path.ends_with(".xml") {
-        "application/xml"
-    } else {
-        "application/json"
-    };
+    let (code, bodies) = &route.success;
+    let content: Map<String, Value> = bodies
+        .iter()
+        .map(|(media_type, schema)| ((*media_type).to_owned(), json!({"schema": schema})))
+        .collect();
     responses.insert(
         code.to_string(),
-        json!({"description": Status::from_code(*code).map_or("OK", |s| s.reason_lossy()), "content": {content_type: {"schema": schema}}}),
+        json!({"description": Status::from_code(*code).map_or("OK", |s| s.reason_lossy()), "content": content}),
     );
     let mut errors = route.errors.clone();
     if let Access::Roles(_) = route.access {
@@ -537,13 +616,13 @@ fn operation(route: &RouteDoc) -> Value {
             "name": "Idempotency-Key",
             "in": "header",
             "required": false,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
             "description": "Makes a retry return the first response; the same key with another body is 409."
         })))
         .collect();
     let mut op = json!({
         "summary": route.summary,
-        "operationId": format!("{}_{}", route.method, route.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '-', '.'], "_")),
+        "operationId": operation_id(route.method, &route.path),
         "parameters": parameters,
         "responses": responses,
     });
@@ -558,6 +637,9 @@ fn operation(route: &RouteDoc) -> Value {
         Body::None => None,
         Body::Record(kind) => Some(
             json!({"required": true, "content": {"application/json": {"schema": schema_ref(&format!("{}Input", record_schema_name(*kind)))}}}),
+        ),
+        Body::Replacement(kind) => Some(
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref(&format!("{}Replacement", record_schema_name(*kind)))}}}),
         ),
         Body::Reversal => Some(
             json!({"required": true, "content": {"application/json": {"schema": schema_ref("ReversalInput")}}}),
@@ -620,9 +702,18 @@ fn schemas() -> Map<String, Value> {
             .columns()
             .iter()
             .map(|c| {
-                let schema = match cell_type(c) {
-                    CellType::Amount | CellType::Rate | CellType::Integer => json!({"oneOf": [column_schema(kind, c.name), {"type": "number"}, {"type": "null"}]}),
-                    _ => json!({"oneOf": [column_schema(kind, c.name), {"type": "null"}]}),
+                // Amounts and rates may come as JSON numbers, read from their text. A
+                // required field cannot be null; an optional one may be, which leaves it empty.
+                let mut forms = vec![column_schema(kind, c.name)];
+                if matches!(cell_type(c), CellType::Amount | CellType::Rate) {
+                    forms.push(json!({"type": "number"}));
+                }
+                if !c.required {
+                    forms.push(json!({"type": "null"}));
+                }
+                let schema = match <[Value; 1]>::try_from(forms) {
+                    Ok([only]) => only,
+                    Err(forms) => json!({ "oneOf": forms }),
                 };
                 (c.name.to_owned(), schema)
             })
@@ -637,6 +728,20 @@ fn schemas() -> Map<String, Value> {
             format!("{name}Input"),
             json!({"type": "object", "required": required, "properties": input, "additionalProperties": false}),
         );
+        // A replacement (PUT; never of a disbursement) takes its key from the path: the body
+        // may leave it out, and a key that differs from the path's is refused (422), since a
+        // key never changes.
+        if let ([key], false) = (key_columns(kind), kind == RecordKind::Disbursements) {
+            let required: Vec<&str> = required.into_iter().filter(|c| c != key).collect();
+            let mut properties = input;
+            if let Some(schema) = properties.get_mut(*key) {
+                *schema = json!({"allOf": [schema.clone()], "description": "The key in the path, if given at all."});
+            }
+            schemas.insert(
+                format!("{name}Replacement"),
+                json!({"type": "object", "required": required, "properties": properties, "additionalProperties": false}),
+            );
+        }
     }
     schemas.insert(
         "ReversalInput".to_owned(),
@@ -759,12 +864,74 @@ fn schemas() -> Map<String, Value> {
     schemas
 }
 
+fn operation_id(method: &str, path: &str) -> String {
+    let path = path.trim_start_matches("/api/v1/");
+    format!("{method}_{}", path.replace(['/', '{', '}', '-', '.'], "_"))
+}
+
+/// The kind of the record a route answers with when it writes one: a create, a replacement
+/// or a reversal.
+fn written_record(route: &RouteDoc) -> Option<RecordKind> {
+    RecordKind::ALL.into_iter().find(|kind| {
+        let base = format!("/api/v1/{}", kind.name());
+        match (route.method, key_columns(*kind)) {
+            ("post", _) if route.path == base => true,
+            ("post", [key]) => route.path == format!("{base}/{{{key}}}/reversal"),
+            ("put", [key]) => route.path == format!("{base}/{{{key}}}"),
+            _ => false,
+        }
+    })
+}
+
+/// Links from a written record to the routes that read, replace or reverse it, its key (and
+/// plan) taken from the answer. A reader learns what to call next, and schemathesis's
+/// stateful phase follows them from one request to the next.
+fn links(route: &RouteDoc, routes: &[RouteDoc]) -> Map<String, Value> {
+    let mut links = Map::new();
+    let Some(kind) = written_record(route) else {
+        return links;
+    };
+    let [key] = key_columns(kind) else {
+        return links;
+    };
+    let record = format!("/api/v1/{}/{{{key}}}", kind.name());
+    let targets = [
+        ("Read", "get", record.clone()),
+        ("Replace", "put", record.clone()),
+        ("Reverse", "post", format!("{record}/reversal")),
+    ];
+    for (name, method, path) in targets {
+        let Some(target) = routes.iter().find(|r| r.method == method && r.path == path) else {
+            continue;
+        };
+        // A disbursement's PUT is documented only to say it is refused.
+        if target.body == Body::None && method == "put" {
+            continue;
+        }
+        let mut parameters = json!({ *key: format!("$response.body#/{key}") });
+        if target.params.iter().any(|p| p.name == "plan") && kind.is_plan_scoped() {
+            parameters["plan"] = json!("$response.body#/plan_code");
+        }
+        links.insert(
+            name.to_owned(),
+            json!({"operationId": operation_id(target.method, &target.path), "parameters": parameters}),
+        );
+    }
+    links
+}
+
 /// The whole OpenAPI document.
 pub fn document() -> Value {
+    let routes = routes();
     let mut paths: Map<String, Value> = Map::new();
-    for route in routes() {
+    for route in &routes {
+        let mut operation = operation(route);
+        let links = links(route, &routes);
+        if !links.is_empty() {
+            operation["responses"][route.success.0.to_string()]["links"] = Value::Object(links);
+        }
         let item = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
-        item[route.method] = operation(&route);
+        item[route.method] = operation;
     }
     json!({
         "openapi": "3.1.0",

@@ -223,6 +223,11 @@ static CURRENCIES: &[(&str, u8)] = &[
 pub struct Currency(&'static str);
 
 impl Currency {
+    /// Every active ISO 4217 code, in byte order: the codes `parse` accepts.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|&(code, _)| code)
+    }
+
     /// The three-letter code, such as `"EUR"`.
     pub fn code(&self) -> &str {
         self.0

@@ -510,6 +510,213 @@ async fn the_openapi_document_is_openapi_3_with_an_operation_for_every_route() {
     assert_eq!(operations, routes.len());
 }
 
+/// The media types the document names for `status` of `method path`.
+fn documented_media_types(document: &Value, method: &str, path: &str, status: u16) -> Vec<String> {
+    document["paths"][path][method]["responses"][status.to_string()]["content"]
+        .as_object()
+        .map(|content| content.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[rocket::async_test]
+async fn a_report_asked_for_as_csv_answers_with_a_media_type_its_document_names() {
+    let (app, tokens) = sample_app().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+
+    for (path, query) in [
+        ("/api/v1/reports/execution", "by=activity&fiscal_year=2016"),
+        ("/api/v1/reports/donor", "donor=PGATO"),
+    ] {
+        let documented = documented_media_types(&document, "get", path, 200);
+        for format in ["json", "csv"] {
+            let uri = format!("{path}?{query}&format={format}");
+            let response = app.get_with(Some(&tokens.donor), &uri).await;
+            assert_eq!(response.status(), Status::Ok, "{uri}");
+            let media_type = response
+                .content_type()
+                .map(|ct| format!("{}/{}", ct.top(), ct.sub()))
+                .unwrap_or_default();
+            assert!(
+                documented.contains(&media_type),
+                "{uri} answered {media_type}, the document names {documented:?}"
+            );
+        }
+    }
+}
+
+/// Every `oneOf` of the document, wherever it stands.
+fn one_ofs<'a>(value: &'a Value, found: &mut Vec<&'a Vec<Value>>) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(branches)) = object.get("oneOf") {
+                found.push(branches);
+            }
+            object.values().for_each(|v| one_ofs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| one_ofs(v, found)),
+        _ => {}
+    }
+}
+
+#[rocket::async_test]
+async fn no_one_of_in_the_openapi_document_offers_both_an_integer_and_a_number() {
+    // Every integer is also a number, so such a `oneOf` matches two branches for every
+    // integer and refuses it: a fiscal year could then never be sent.
+    let app = TestApp::spawn().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+
+    let mut found = Vec::new();
+    one_ofs(&document, &mut found);
+
+    let types = |branches: &Vec<Value>| -> Vec<String> {
+        branches
+            .iter()
+            .filter_map(|b| b["type"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let ambiguous: Vec<_> = found
+        .iter()
+        .filter(|branches| {
+            let types = types(branches);
+            types.iter().any(|t| t == "integer") && types.iter().any(|t| t == "number")
+        })
+        .collect();
+    assert!(found.len() > 10, "only {} oneOf", found.len());
+    assert!(ambiguous.is_empty(), "{ambiguous:?}");
+    let fiscal_year =
+        &document["components"]["schemas"]["BudgetLinesInput"]["properties"]["fiscal_year"];
+    assert_eq!(fiscal_year["type"], "integer", "{fiscal_year}");
+}
+
+#[rocket::async_test]
+async fn a_required_input_field_is_documented_as_not_nullable_and_null_is_a_422() {
+    let (app, tokens) = sample_app().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+    let properties = &document["components"]["schemas"]["InstitutionsInput"]["properties"];
+
+    let response = app
+        .request(
+            Method::Post,
+            "/api/v1/institutions",
+            Some(&tokens.recorder),
+            Some(r#"{"code": "NEW-NGO", "name": null, "kind": "ngo"}"#),
+        )
+        .dispatch()
+        .await;
+    let (status, body) = json_of(response).await;
+
+    assert_eq!(properties["name"]["type"], "string", "{properties}");
+    assert!(
+        properties["name"]["minLength"].as_u64() >= Some(1),
+        "{properties}"
+    );
+    let nullable = properties["iati_ref"]["oneOf"]
+        .as_array()
+        .is_some_and(|branches| branches.iter().any(|b| b["type"] == "null"));
+    assert!(
+        nullable,
+        "the optional iati_ref is not nullable: {properties}"
+    );
+    assert_eq!(status, Status::UnprocessableEntity, "{body}");
+    assert_eq!(error_columns(&body), ["name"]);
+}
+
+#[rocket::async_test]
+async fn a_replacement_is_documented_without_its_key_and_a_put_without_the_key_updates_the_record()
+{
+    let (app, tokens) = sample_app().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+    let body_schema = &document["paths"]["/api/v1/institutions/{code}"]["put"]["requestBody"]["content"]
+        ["application/json"]["schema"]["$ref"];
+    let name = body_schema
+        .as_str()
+        .and_then(|r| r.rsplit('/').next())
+        .unwrap_or_default();
+    let required = &document["components"]["schemas"][name]["required"];
+
+    let response = app
+        .put_record_request(
+            &tokens.recorder,
+            "institutions",
+            "SHELTER-A",
+            r#"{"name": "Shelter A (renamed)", "kind": "ngo"}"#,
+        )
+        .dispatch()
+        .await;
+    let (status, body) = json_of(response).await;
+
+    let required: Vec<&str> = required
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(required, ["name", "kind"], "{name}");
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["code"], "SHELTER-A");
+    assert_eq!(body["name"], "Shelter A (renamed)");
+}
+
+#[rocket::async_test]
+async fn every_link_of_the_openapi_document_names_an_operation_and_only_its_parameters() {
+    let app = TestApp::spawn().await;
+    let (_, document) = json_of(app.get("/api/v1/openapi.json").await).await;
+    let mut operations = std::collections::BTreeMap::new();
+    for item in document["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("a path item").values() {
+            operations.insert(
+                operation["operationId"]
+                    .as_str()
+                    .expect("an operationId")
+                    .to_owned(),
+                operation.clone(),
+            );
+        }
+    }
+
+    let mut links = Vec::new();
+    for operation in operations.values() {
+        for response in operation["responses"]
+            .as_object()
+            .expect("responses")
+            .values()
+        {
+            if let Some(found) = response["links"].as_object() {
+                links.extend(found.values().cloned());
+            }
+        }
+    }
+
+    assert!(links.len() >= 20, "only {} links", links.len());
+    for link in &links {
+        let target = &operations[link["operationId"].as_str().expect("an operationId")];
+        let declared: Vec<&str> = target["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for (name, expression) in link["parameters"].as_object().expect("link parameters") {
+            assert!(declared.contains(&name.as_str()), "{link}");
+            assert!(
+                expression
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("$response.body#/")),
+                "{link}"
+            );
+        }
+    }
+    let reverse =
+        &document["paths"]["/api/v1/disbursements"]["post"]["responses"]["201"]["links"]["Reverse"];
+    assert_eq!(
+        reverse["operationId"], "post_disbursements__reference__reversal",
+        "{reverse}"
+    );
+    assert_eq!(
+        reverse["parameters"]["reference"],
+        "$response.body#/reference"
+    );
+    assert_eq!(reverse["parameters"]["plan"], "$response.body#/plan_code");
+}
+
 #[rocket::async_test]
 async fn a_donor_posting_a_disbursement_is_forbidden_and_nothing_is_stored() {
     let (app, tokens) = sample_app().await;

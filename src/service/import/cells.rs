@@ -10,9 +10,9 @@ use crate::error::FieldError;
 use crate::money::{Amount, Rate};
 
 /// The longest code or reference accepted.
-const MAX_CODE_CHARS: usize = 100;
+pub const MAX_CODE_CHARS: usize = 100;
 /// The longest text cell accepted (a title, a description, a legal basis).
-const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_TEXT_CHARS: usize = 4000;
 
 /// Where each contract column sits in the file.
 pub struct Header {

@@ -13,6 +13,7 @@
 
 mod catalog;
 mod cells;
+pub use cells::{MAX_CODE_CHARS, MAX_TEXT_CHARS};
 mod disbursements;
 mod rows;
 
