@@ -1,9 +1,11 @@
 //! Fuzzes the CSV import: any bytes, as a file of one record kind, imported as a dry run into a
 //! real SQLite database that holds the sample plan.
 //!
-//! The input is a disbursements file, unless its first byte is an ASCII digit: then the digit
-//! picks the record kind (`RecordKind::ALL[digit]`, `8` being disbursements) and the rest is
-//! the file. Whatever the bytes, the import must not panic; when it fails, the error must be
+//! The input is a disbursements file, unless its first byte is an ASCII digit or one of the
+//! letters `A` to `J`: then it picks the record kind (`RecordKind::ALL[digit]`, `8` being
+//! disbursements; a letter picks the same way and imports with `--plan NAP-2015`, for files
+//! without a `plan_code` column) and the rest is the file. Whatever the bytes, the import must
+//! not panic; when it fails, the error must be
 //! one a clerk can act on (invalid data, a bad request, a file too large), never an internal or
 //! raw database error; every problem it lists must name its file and line; and the dry run must
 //! leave the database as it was.
@@ -19,14 +21,22 @@ use naptrack::service::import::{ImportOptions, NoProgress, Source, import_dir, i
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 fuzz_target!(|data: &[u8]| {
-    let (kind, csv) = match data.split_first() {
-        Some((first, rest)) if first.is_ascii_digit() => {
-            (RecordKind::ALL[usize::from(first - b'0')], rest)
+    let (kind, plan, csv) = match data.split_first() {
+        Some((first @ b'0'..=b'9', rest)) => {
+            (RecordKind::ALL[usize::from(first - b'0')], None, rest)
         }
-        _ => (RecordKind::Disbursements, data),
+        Some((first @ b'A'..=b'J', rest)) => (
+            RecordKind::ALL[usize::from(first - b'A')],
+            Some(SAMPLE_PLAN),
+            rest,
+        ),
+        _ => (RecordKind::Disbursements, None, data),
     };
-    HARNESS.check_import(kind, csv);
+    HARNESS.check_import(kind, plan, csv);
 });
+
+/// The plan of the samples.
+const SAMPLE_PLAN: &str = "NAP-2015";
 
 /// The longest message of a problem: messages quote cells, but keep only their ends
 /// (`error::bounded`), so a hostile cell cannot make a report huge.
@@ -89,9 +99,10 @@ impl Harness {
         }
     }
 
-    fn check_import(&self, kind: RecordKind, csv: &[u8]) {
+    fn check_import(&self, kind: RecordKind, plan: Option<&str>, csv: &[u8]) {
         let name = kind.file_name();
         let options = ImportOptions {
+            plan: plan.map(str::to_owned),
             dry_run: true,
             actor: "fuzz".to_owned(),
             ..ImportOptions::default()
