@@ -361,6 +361,35 @@ async fn every_route_admits_exactly_the_roles_its_route_table_entry_names() {
 }
 
 #[rocket::async_test]
+async fn no_get_of_any_route_by_any_caller_changes_what_is_stored() {
+    use naptrack::service::audit::{Verification, verify};
+    let (app, tokens) = sample_app().await;
+    let unknown = unknown_token();
+    let callers = callers(&tokens, &unknown);
+    let before = crate::helpers::export_everything(&app.db).await;
+    let trail = verify(&app.db).await.unwrap();
+
+    let reads: Vec<_> = openapi::routes()
+        .into_iter()
+        .filter(|r| r.method.eq_ignore_ascii_case("get"))
+        .collect();
+    for route in &reads {
+        for caller in &callers {
+            call(&app, route, caller).await;
+        }
+    }
+
+    assert!(reads.len() > 15, "only {} reads", reads.len());
+    assert!(crate::helpers::export_everything(&app.db).await == before);
+    assert!(matches!(trail, Verification::Intact { .. }));
+    assert_eq!(
+        verify(&app.db).await.unwrap(),
+        trail,
+        "a GET wrote to the audit trail"
+    );
+}
+
+#[rocket::async_test]
 async fn every_401_of_a_role_protected_route_says_to_send_a_bearer_token() {
     let (app, tokens) = sample_app().await;
     let unknown = unknown_token();

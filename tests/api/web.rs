@@ -73,14 +73,24 @@ impl TestApp {
 
     /// A sign-in from the client at `address`, which also sends an `X-Real-IP` header of its
     /// choosing (`forged`), as a client that hopes to pass for another would.
-    async fn sign_in_from(&self, address: &str, forged: &str, email: &str, password: &str) -> Status {
+    async fn sign_in_from(
+        &self,
+        address: &str,
+        forged: &str,
+        email: &str,
+        password: &str,
+    ) -> Status {
         let csrf = self.login_csrf().await;
         self.client
             .post("/login")
             .remote(address.parse().unwrap())
             .header(ContentType::Form)
             .header(rocket::http::Header::new("X-Real-IP", forged.to_owned()))
-            .body(form_body(&[("email", email), ("password", password), ("csrf", &csrf)]))
+            .body(form_body(&[
+                ("email", email),
+                ("password", password),
+                ("csrf", &csrf),
+            ]))
             .dispatch()
             .await
             .status()
@@ -225,10 +235,20 @@ async fn failed_sign_ins_from_one_address_are_throttled_whatever_account_or_head
         assert_eq!(status, Status::Unauthorized);
     }
     let from_same = app
-        .sign_in_from("192.0.2.7:40001", "203.0.113.9", "clerk@ministry.example", PASSWORD)
+        .sign_in_from(
+            "192.0.2.7:40001",
+            "203.0.113.9",
+            "clerk@ministry.example",
+            PASSWORD,
+        )
         .await;
     let from_other = app
-        .sign_in_from("192.0.2.8:40000", "192.0.2.7", "clerk@ministry.example", PASSWORD)
+        .sign_in_from(
+            "192.0.2.8:40000",
+            "192.0.2.7",
+            "clerk@ministry.example",
+            PASSWORD,
+        )
         .await;
 
     assert_eq!(from_same, Status::TooManyRequests);

@@ -8,6 +8,7 @@
 //! amount), and the reversals of one disbursement never exceed it.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::Read;
 
 use chrono::{NaiveDate, Utc};
@@ -307,28 +308,56 @@ fn warn_on_currency<'r>(ctx: &mut FileContext<'_>, rows: impl Iterator<Item = &'
     }
 }
 
-/// Whether each plan of the file had disbursements before the file: a plan that had none
-/// (the first import of a ledger) needs no look-up of references, since the file's own
-/// duplicates are caught as they are read.
+/// A plan with at most this many disbursements before the file has them all read up front.
+const PRELOAD_MAX_ROWS: u64 = 50_000;
+
+/// What each plan of the file held before the file, for finding rows already recorded.
+///
+/// The file's own duplicates are caught as they are read, so only rows recorded before the
+/// import need looking up. A file of one batch (a form, an API call, a treasury's daily file)
+/// is looked up through the unique index, once. In a larger file, a plan that had no
+/// disbursements (the first import of a ledger) needs no look-up; one that had few has them all
+/// read once, by reference; only a plan with many is looked up batch by batch. (Looking up a small plan batch by
+/// batch would be quadratic on PostgreSQL: its planner, which cannot see the rows this
+/// transaction inserts, scans the growing table for every batch.)
 #[derive(Default)]
-struct RecordedPlans(HashMap<i32, bool>);
+struct RecordedPlans(HashMap<i32, Recorded>);
+
+enum Recorded {
+    Few(HashMap<String, disbursement::Model>),
+    Many,
+}
 
 impl RecordedPlans {
-    /// Asked before the first row of `plan_id` is written.
-    async fn had_disbursements(&mut self, ctx: &FileContext<'_>, plan_id: i32) -> Result<bool> {
-        if let Some(known) = self.0.get(&plan_id) {
-            return Ok(*known);
+    /// Asked before the first row of `plan_id` is written, with the size of the first batch.
+    async fn of(&mut self, ctx: &FileContext<'_>, plan_id: i32, batch: usize) -> Result<&Recorded> {
+        let slot = match self.0.entry(plan_id) {
+            Entry::Occupied(known) => return Ok(known.into_mut()),
+            Entry::Vacant(slot) => slot,
+        };
+        if batch < BATCH_ROWS {
+            // The only batch of the file, or its last: looking up is cheapest.
+            return Ok(slot.insert(Recorded::Many));
         }
-        let any = disbursement::Entity::find()
-            .filter(disbursement::Column::PlanId.eq(plan_id))
+        let of_plan = disbursement::Entity::find().filter(disbursement::Column::PlanId.eq(plan_id));
+        let count = of_plan
+            .clone()
             .select_only()
             .column(disbursement::Column::Id)
+            .limit(PRELOAD_MAX_ROWS + 1)
             .into_tuple::<i64>()
-            .one(ctx.txn)
+            .all(ctx.txn)
             .await?
-            .is_some();
-        self.0.insert(plan_id, any);
-        Ok(any)
+            .len() as u64;
+        let recorded = if count > PRELOAD_MAX_ROWS {
+            Recorded::Many
+        } else if count == 0 {
+            Recorded::Few(HashMap::new())
+        } else {
+            let all = of_plan.all(ctx.txn).await?;
+            Recorded::Few(all.into_iter().map(|d| (d.reference.clone(), d)).collect())
+        };
+        Ok(slot.insert(recorded))
     }
 }
 
@@ -346,14 +375,19 @@ async fn existing_by_reference(
     }
     let mut existing = HashMap::new();
     for (plan_id, references) in by_plan {
-        if !recorded.had_disbursements(ctx, plan_id).await? {
-            continue;
-        }
-        let found = disbursement::Entity::find()
-            .filter(disbursement::Column::PlanId.eq(plan_id))
-            .filter(disbursement::Column::Reference.is_in(references))
-            .all(ctx.txn)
-            .await?;
+        let found = match recorded.of(ctx, plan_id, batch.len()).await? {
+            Recorded::Few(by_reference) => references
+                .iter()
+                .filter_map(|r| by_reference.get(r).cloned())
+                .collect(),
+            Recorded::Many => {
+                disbursement::Entity::find()
+                    .filter(disbursement::Column::PlanId.eq(plan_id))
+                    .filter(disbursement::Column::Reference.is_in(references))
+                    .all(ctx.txn)
+                    .await?
+            }
+        };
         existing.extend(
             found
                 .into_iter()
