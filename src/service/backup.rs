@@ -118,8 +118,9 @@ pub async fn restore(settings: &Settings, source: &Path, actor: &str) -> Result<
 /// head hash.
 async fn check_backup(source: &Path, scratch: &Path) -> Result<(u64, String)> {
     let name = source.display();
-    let header = std::fs::read(scratch)?;
-    if !header.starts_with(b"SQLite format 3\0") {
+    let mut header = [0; 16];
+    let read = std::io::Read::read_exact(&mut std::fs::File::open(scratch)?, &mut header);
+    if read.is_err() || &header != b"SQLite format 3\0" {
         return Err(Error::BadRequest(format!(
             "{name} is not an SQLite database (write backups with naptrack backup)"
         )));
@@ -147,13 +148,12 @@ async fn check_backup(source: &Path, scratch: &Path) -> Result<(u64, String)> {
         ))
         .await?
         .is_some();
-    copy.close().await.ok();
     if !is_naptrack {
+        copy.close().await.ok();
         return Err(Error::BadRequest(format!(
             "{name} is an SQLite database but not a naptrack backup"
         )));
     }
-    let copy = db::connect(&url, Some(1)).await?;
     db::migrate(&copy).await.map_err(|e| {
         Error::BadRequest(format!(
             "{name} cannot be brought up to this version's schema: {}",

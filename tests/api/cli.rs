@@ -75,3 +75,48 @@ async fn a_backup_is_a_consistent_copy_that_passes_the_audit_check() {
         stderr(&again)
     );
 }
+
+#[tokio::test]
+async fn a_backup_whose_audit_trail_was_changed_is_not_restored() {
+    use sea_orm::ConnectionTrait;
+    let test_db = TestDb::new().await;
+    if test_db.backend() == sea_orm::DbBackend::Postgres {
+        return; // PostgreSQL is restored with pg_restore; naptrack restore refuses it.
+    }
+    let db = test_db.connect().await;
+    crate::helpers::import_samples_into(&db).await;
+    let before = crate::helpers::export_everything(&db).await;
+    let backup = test_db.dir.path().join("backup.db");
+    let backup_text = backup.to_str().unwrap();
+    assert!(
+        naptrack(&test_db, &["backup", backup_text])
+            .status
+            .success()
+    );
+    // Someone edits an audit entry in the backup (dropping the trigger that forbids it).
+    let url = format!("sqlite://{backup_text}");
+    let copy = naptrack::db::connect(&url, Some(1)).await.unwrap();
+    copy.execute_unprepared(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'nobody' WHERE id = 1",
+    )
+    .await
+    .unwrap();
+    copy.close().await.unwrap();
+
+    let output = naptrack(&test_db, &["restore", backup_text]);
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("fails the audit check at entry 1"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(crate::helpers::export_everything(&db).await == before);
+    let junk = crate::helpers::write_file(&test_db, "junk.db", "not a database");
+    let output = naptrack(&test_db, &["restore", junk.to_str().unwrap()]);
+    assert!(
+        stderr(&output).contains("is not an SQLite database"),
+        "{}",
+        stderr(&output)
+    );
+}
