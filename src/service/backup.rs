@@ -83,19 +83,17 @@ pub async fn restore(settings: &Settings, source: &Path, actor: &str) -> Result<
         .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", source.display())))?;
     let (audit_entries, head) = check_backup(source, &scratch).await?;
 
-    let db = db::connect_and_migrate(settings).await?;
-    let kept_aside = if holds_audit_entries(&db).await? {
+    // One connection, so that the attached backup and the transaction share it. Foreign keys
+    // are checked once, over the whole result, before the commit.
+    let conn = db::connect(&settings.database_url, Some(1)).await?;
+    db::migrate(&conn).await?;
+    let kept_aside = if holds_audit_entries(&conn).await? {
         let aside = aside_path(&target);
-        vacuum_into(&db, &aside).await?;
+        vacuum_into(&conn, &aside).await?;
         Some(aside)
     } else {
         None
     };
-    db.close().await.ok();
-
-    // One connection, so that the attached backup and the transaction share it. Foreign keys
-    // are checked once, over the whole result, before the commit.
-    let conn = db::connect(&settings.database_url, Some(1)).await?;
     conn.execute_unprepared("PRAGMA foreign_keys = OFF").await?;
     conn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Sqlite,

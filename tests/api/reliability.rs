@@ -555,24 +555,17 @@ async fn a_backup_taken_under_write_load_restores_every_write_acknowledged_befor
     let acked_before = load.acked();
     let backup = test_db.dir.path().join("backup");
     let restored_db = TestDb::new().await;
-    let (backup_status, restored_url) = match test_db.backend() {
-        DbBackend::Postgres => {
-            let dumped = Command::new("pg_dump")
-                .args(["--format=custom", "--no-owner", "--file"])
-                .arg(&backup)
-                .arg(&test_db.url)
-                .output()
-                .expect("pg_dump runs");
-            assert!(dumped.status.success(), "{}", stderr(&dumped));
-            (dumped.status, restored_db.url.clone())
-        }
-        _ => {
-            let output = naptrack(&test_db, &["backup", backup.to_str().unwrap()]);
-            assert!(output.status.success(), "{}", stderr(&output));
-            (output.status, restored_db.url.clone())
-        }
+    let backed_up = match test_db.backend() {
+        DbBackend::Postgres => Command::new("pg_dump")
+            .args(["--format=custom", "--no-owner", "--file"])
+            .arg(&backup)
+            .arg(&test_db.url)
+            .output()
+            .expect("pg_dump runs"),
+        _ => naptrack(&test_db, &["backup", backup.to_str().unwrap()]),
     };
-    assert!(backup_status.success());
+    assert!(backed_up.status.success(), "{}", stderr(&backed_up));
+    let restored_url = restored_db.url.clone();
     load.wait_for_acks(acked_before.len() + 200).await;
     let (acked, _, failures) = load.finish(true).await;
     assert!(failures.is_empty(), "posts failed: {failures:?}");
