@@ -26,6 +26,8 @@ pub use error::{Error, Result};
 pub fn build(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(db::stage())
+        .manage(service::report_cache::ReportCache::default())
+        .manage(service::import::CatalogCache::default())
         .attach(service::samples::stage())
         .attach(api::stage())
         .attach(web::stage())

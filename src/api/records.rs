@@ -15,7 +15,7 @@ use super::{
 use crate::auth::{Reader, Writer};
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
-use crate::service::import::{self, Expect, ImportOptions};
+use crate::service::import::{self, CatalogCache, Expect, ImportOptions};
 use crate::service::plans::resolve_plan;
 use crate::service::records::{self, Query, key_columns};
 
@@ -134,12 +134,12 @@ pub async fn get_record(
 /// stored.
 async fn write_one(
     db: &DatabaseConnection,
+    catalog: &CatalogCache,
     caller: &Writer,
     kind: RecordKind,
     plan: Option<String>,
     mut fields: Vec<(String, String)>,
     expect: Expect,
-    status: Status,
 ) -> Result<JsonResponse> {
     if kind.is_plan_scoped()
         && !fields.iter().any(|(name, _)| name == "plan_code")
@@ -152,6 +152,7 @@ async fn write_one(
         actor: caller.0.actor(),
         expect,
         recorded_by: Some(caller.0.user_id),
+        catalog_cache: Some(catalog.clone()),
         ..ImportOptions::default()
     };
     // Unknown fields are reported together with every other problem of the record, which a
@@ -207,14 +208,23 @@ async fn write_one(
                 .collect(),
         ),
     };
+    let status = match expect {
+        Expect::New => Status::Created,
+        Expect::Existing | Expect::Any => Status::Ok,
+    };
     Ok(JsonResponse::new(status, &record))
 }
 
 /// `POST /api/v1/{kind}`: creates one record (409 if its key exists). For disbursements this
 /// is the contract's `POST /api/v1/disbursements`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "Rocket hands each request guard over as an argument"
+)]
 #[post("/<kind>", data = "<body>", rank = 10)]
 pub async fn post_record(
     db: &State<DatabaseConnection>,
+    catalog: &State<CatalogCache>,
     kind: KindParam,
     limits: &Limits,
     caller: Result<Writer, Error>,
@@ -233,25 +243,21 @@ pub async fn post_record(
     );
     idempotent(db, &caller.0, &key, ("POST", &path, &bytes), || async {
         let fields = record_fields(&bytes)?;
-        write_one(
-            db,
-            &caller,
-            kind,
-            plan,
-            fields,
-            Expect::New,
-            Status::Created,
-        )
-        .await
+        write_one(db, catalog, &caller, kind, plan, fields, Expect::New).await
     })
     .await
 }
 
 /// `PUT /api/v1/{kind}/{key}`: replaces the record with this key (404 if there is none);
 /// optional fields left out become empty. Disbursements are never changed (405).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "Rocket hands each request guard over as an argument"
+)]
 #[put("/<kind>/<key>", data = "<body>", rank = 10)]
 pub async fn put_record(
     db: &State<DatabaseConnection>,
+    catalog: &State<CatalogCache>,
     kind: KindParam,
     limits: &Limits,
     caller: Result<Writer, Error>,
@@ -286,16 +292,7 @@ pub async fn put_record(
         Some(_) => {}
         None => fields.push(((*key_column).to_owned(), key.to_owned())),
     }
-    write_one(
-        db,
-        &caller,
-        kind,
-        plan,
-        fields,
-        Expect::Existing,
-        Status::Ok,
-    )
-    .await
+    write_one(db, catalog, &caller, kind, plan, fields, Expect::Existing).await
 }
 
 fn disbursement_immutable() -> Error {

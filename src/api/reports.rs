@@ -9,6 +9,7 @@ use super::{JsonResponse, QueryParams};
 use crate::auth::Reader;
 use crate::error::{Error, Result};
 use crate::service::plans::resolve_plan;
+use crate::service::report_cache::ReportCache;
 use crate::service::reports::{self, Dimension, Filters};
 use crate::service::statements::{self, Giver, Part};
 
@@ -24,6 +25,7 @@ pub enum ReportResponse {
 #[get("/reports/execution")]
 pub async fn get_execution(
     db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
     _caller: Reader,
     mut params: QueryParams,
 ) -> Result<ReportResponse> {
@@ -49,11 +51,11 @@ pub async fn get_execution(
     let format = params.take("format").unwrap_or_else(|| "json".to_owned());
     params.finish()?;
     let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
-    let report = reports::execution(db, &plan, by, filters).await?;
+    let report = cache.execution(db, &plan, by, filters).await?;
     match format.as_str() {
         "json" => {
             let value =
-                serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
+                serde_json::to_value(&*report).map_err(|e| Error::Internal(e.to_string()))?;
             Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
         }
         "csv" => {

@@ -80,21 +80,28 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends `event` to the trail inside the caller's transaction.
-///
-/// Call it in the transaction of the write it records, after the write succeeded, so the
-/// entry commits or rolls back with it.
-pub async fn append<C: ConnectionTrait>(conn: &C, event: AuditEvent) -> Result<audit_entry::Model> {
-    crate::db::lock_writers(conn).await?;
-    let last: Option<(i64, String)> = audit_entry::Entity::find()
+/// The last entry's sequence number and hash: which version of the data the database holds.
+/// Every write appends an entry, so the head changes exactly when something was written; the
+/// hash covers the entry's time, so a restore that brings back an older trail and appends to
+/// it gives a head never seen before.
+pub async fn head<C: ConnectionTrait>(conn: &C) -> Result<Option<(i64, String)>> {
+    Ok(audit_entry::Entity::find()
         .select_only()
         .column(audit_entry::Column::Id)
         .column(audit_entry::Column::Hash)
         .order_by_desc(audit_entry::Column::Id)
         .into_tuple()
         .one(conn)
-        .await?;
-    let (id, prev_hash) = match last {
+        .await?)
+}
+
+/// Appends `event` to the trail inside the caller's transaction.
+///
+/// Call it in the transaction of the write it records, after the write succeeded, so the
+/// entry commits or rolls back with it.
+pub async fn append<C: ConnectionTrait>(conn: &C, event: AuditEvent) -> Result<audit_entry::Model> {
+    crate::db::lock_writers(conn).await?;
+    let (id, prev_hash) = match head(conn).await? {
         Some((id, hash)) => (id + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };

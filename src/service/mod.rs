@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod plans;
 pub mod rates;
 pub mod records;
+pub mod report_cache;
 pub mod reports;
 pub mod samples;
 pub mod statements;

@@ -100,7 +100,7 @@ impl FromStr for Dimension {
 }
 
 /// Which records a report covers.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Filters {
     pub fiscal_year: Option<i32>,
     /// Disbursements dated on or after this day.
@@ -339,12 +339,14 @@ struct LineInfo {
     selected: bool,
 }
 
-/// The disbursements, aggregated without a join: over the covering index of
-/// (plan, budget line, currency, date, amount), once for the plan's currency (summed per line)
-/// and once for the rest (per line, currency, date and amount, for conversion record by
-/// record). Each line's group is then placed in its row, and the filters on fiscal year,
-/// funding source and donor applied, from the plan's budget lines held in memory. The groups
-/// are streamed to `add` as the database returns them, never held all at once.
+/// The disbursements, aggregated without a join: over a covering index, once for the plan's
+/// currency (summed per group) and once for the rest (per group, currency, date and amount,
+/// for conversion record by record). The groups are budget lines (walking the index of plan,
+/// line, currency, date, amount), or days for a report by month over all lines (walking the
+/// index of plan, date, currency, amount); see [`Grouping`]. Each line's group is then placed
+/// in its row, and the filters on fiscal year, funding source and donor applied, from the
+/// plan's budget lines held in memory. The groups are streamed to `add` as the database
+/// returns them, never held all at once.
 ///
 /// Payments in other currencies are converted in the database when every one of them has a
 /// direct rate and fits exact integer arithmetic ([`foreign_converted_in_sql`]); otherwise
@@ -397,12 +399,12 @@ async fn disbursed_groups(
         ];
         lines.insert(row.try_get("", "line_id")?, LineInfo { keys, selected });
     }
-    let month = match (dimension, backend) {
-        (Dimension::Month, DbBackend::Postgres) => "to_char(d.date, 'YYYY-MM')",
-        (Dimension::Month, _) => "substr(d.date, 1, 7)",
-        _ => "NULL",
-    };
-    let key_of = |line_id: i32, month: Option<String>| -> Option<Option<String>> {
+    let grouping = Grouping::of(dimension, filters);
+    let key_of = |line_id: Option<i32>, month: Option<String>| -> Option<Option<String>> {
+        let Some(line_id) = line_id else {
+            // Grouped by day: every line of the plan is selected.
+            return Some(month);
+        };
         let line = lines.get(&line_id).filter(|l| l.selected)?;
         Some(match dimension_index(dimension) {
             Some(i) => line.keys[i].clone(),
@@ -410,7 +412,7 @@ async fn disbursed_groups(
         })
     };
     let mut scans = vec![false, true];
-    if let Some(converted) = foreign_converted_in_sql(db, plan, rates, month, filters).await? {
+    if let Some(converted) = foreign_converted_in_sql(db, plan, rates, grouping, filters).await? {
         scans.pop();
         for (line_id, month, total) in converted {
             if let Some(key) = key_of(line_id, month) {
@@ -442,30 +444,25 @@ async fn disbursed_groups(
         if let Some(to) = filters.to {
             conditions.push(format!("d.date <= {}", q.bind(to)));
         }
-        // Grouping by a constant would make SQLite sort instead of walking the index in order,
-        // so the month is a grouping column only when the report is by month.
-        let by_month = month != "NULL";
-        let (columns, group_by) = match (foreign, by_month) {
-            (true, true) => (
+        let (line, month, group_by) = grouping.sql(backend);
+        let (columns, group_by) = if foreign {
+            (
                 "d.currency AS currency, d.date AS value_date, d.amount AS amount",
-                "1, 2, 3, 4, 5",
-            ),
-            (true, false) => (
-                "d.currency AS currency, d.date AS value_date, d.amount AS amount",
-                "1, 3, 4, 5",
-            ),
-            (false, true) => (
+                // In the order of the index the scan walks.
+                match grouping {
+                    Grouping::Day => "d.date, d.currency, d.amount".to_owned(),
+                    _ => format!("{group_by}, d.currency, d.date, d.amount"),
+                },
+            )
+        } else {
+            (
                 "MIN(d.currency) AS currency, NULL AS value_date, NULL AS amount",
-                "1, 2",
-            ),
-            (false, false) => (
-                "MIN(d.currency) AS currency, NULL AS value_date, NULL AS amount",
-                "1",
-            ),
+                group_by,
+            )
         };
         let sum = exact_sum_sql("d.amount");
         let sql = format!(
-            "SELECT d.budget_line_id AS line_id, {month} AS month, {columns}, \
+            "SELECT {line} AS line_id, {month} AS month, {columns}, \
              {sum} AS total, COUNT(*) AS n \
              FROM disbursements d WHERE {} GROUP BY {group_by}",
             conditions.join(" AND ")
@@ -490,6 +487,51 @@ async fn disbursed_groups(
     Ok(())
 }
 
+/// How the scans of disbursements group payments before they are placed in the report's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grouping {
+    /// By budget line, for every dimension but months: a line's row follows from the line.
+    Line,
+    /// By budget line and month: a report by month that selects some lines (by fiscal year,
+    /// funding source or donor).
+    LineAndMonth,
+    /// By day: a report by month over all the plan's lines. The scan walks the plan-and-date
+    /// index in order and sums each day as it goes; grouping by month instead would sort
+    /// every payment.
+    Day,
+}
+
+impl Grouping {
+    fn of(dimension: Dimension, filters: &Filters) -> Grouping {
+        let some_lines = filters.fiscal_year.is_some()
+            || filters.funding_source.is_some()
+            || filters.donor.is_some();
+        match dimension {
+            Dimension::Month if some_lines => Grouping::LineAndMonth,
+            Dimension::Month => Grouping::Day,
+            _ => Grouping::Line,
+        }
+    }
+
+    /// The SQL of the line and month columns, and the terms to group by. A constant is never
+    /// a grouping term: SQLite would sort instead of walking the index in order.
+    fn sql(self, backend: DbBackend) -> (&'static str, &'static str, String) {
+        let month = match backend {
+            DbBackend::Postgres => "to_char(d.date, 'YYYY-MM')",
+            _ => "substr(d.date, 1, 7)",
+        };
+        match self {
+            Grouping::Line => ("d.budget_line_id", "NULL", "d.budget_line_id".to_owned()),
+            Grouping::LineAndMonth => (
+                "d.budget_line_id",
+                month,
+                format!("d.budget_line_id, {month}"),
+            ),
+            Grouping::Day => ("CAST(NULL AS INTEGER)", month, "d.date".to_owned()),
+        }
+    }
+}
+
 /// At most this many days of conversion factors (a year before the plan to a year after it, for
 /// each currency with a direct rate into the plan's) are computed for one report.
 const MAX_RATE_DAYS: usize = 100_000;
@@ -511,9 +553,9 @@ async fn foreign_converted_in_sql(
     db: &DatabaseConnection,
     plan: &plan::Model,
     rates: &RateTable,
-    month: &str,
+    grouping: Grouping,
     filters: &Filters,
-) -> Result<Option<Vec<(i32, Option<String>, Amount)>>> {
+) -> Result<Option<Vec<(Option<i32>, Option<String>, Amount)>>> {
     let to = plan.currency;
     let minor = to.minor_units();
     let (Some(first), Some(last)) = (
@@ -594,14 +636,14 @@ async fn foreign_converted_in_sql(
          THEN CASE WHEN d.amount < 0 THEN -1 ELSE 1 END ELSE 0 END)"
     );
     let converted = exact_sum_sql(&format!("CASE WHEN {fits} THEN {rounded} * {scale} END"));
+    let (line, month, group_by) = grouping.sql(backend);
     let sql = format!(
-        "SELECT d.budget_line_id AS line_id, {month} AS month, {converted} AS total, \
+        "SELECT {line} AS line_id, {month} AS month, {converted} AS total, \
          SUM(CASE WHEN {fits} THEN 0 ELSE 1 END) AS unconverted \
          FROM disbursements d \
          LEFT JOIN report_rate_days f ON f.currency = d.currency AND f.day = d.date \
-         WHERE {} GROUP BY {}",
-        conditions.join(" AND "),
-        if month == "NULL" { "1" } else { "1, 2" }
+         WHERE {} GROUP BY {group_by}",
+        conditions.join(" AND ")
     );
     let rows = txn.query_all_raw(q.statement(sql)).await;
     // Rolled back: the temporary table goes with the transaction.

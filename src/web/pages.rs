@@ -25,6 +25,7 @@ use crate::money::Amount;
 use crate::service::flags::{self, FlagReport};
 use crate::service::plans::resolve_plan;
 use crate::service::records::{self, Cell, Query, Record};
+use crate::service::report_cache::ReportCache;
 use crate::service::reports::{self, Dimension, ExecutionReport, Filters, ReportRow};
 use crate::service::summary::{self, CurrencyTotals};
 use crate::service::users;
@@ -298,12 +299,15 @@ fn plan_query(plan: &plan::Model) -> String {
 #[get("/dashboard?<plan>")]
 pub async fn get_dashboard(
     db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
     settings: &State<Settings>,
     user: WebUser,
     plan: Option<&str>,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
-    let report = reports::execution(db, &plan, Dimension::Objective, Filters::default()).await?;
+    let report = cache
+        .execution(db, &plan, Dimension::Objective, Filters::default())
+        .await?;
     let currency = plan.currency.to_string();
     let chart = charts::allocated_vs_disbursed(
         &format!("Execution by objective, all years ({currency})"),
@@ -467,6 +471,7 @@ fn parse_report_query(by: Option<&str>, fiscal_year: Option<&str>) -> Result<(Di
 #[get("/reports?<plan>&<by>&<fiscal_year>")]
 pub async fn get_reports(
     db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
     user: WebUser,
     plan: Option<&str>,
     by: Option<&str>,
@@ -474,8 +479,10 @@ pub async fn get_reports(
 ) -> Page {
     let plan = page_plan(db, plan).await?;
     let (by, filters) = parse_report_query(by, fiscal_year)?;
-    let report = reports::execution(db, &plan, by, filters.clone()).await?;
-    let monthly = reports::execution(db, &plan, Dimension::Month, filters.clone()).await?;
+    let report = cache.execution(db, &plan, by, filters.clone()).await?;
+    let monthly = cache
+        .execution(db, &plan, Dimension::Month, filters.clone())
+        .await?;
     let currency = plan.currency.to_string();
     let year_text = filters
         .fiscal_year
@@ -536,6 +543,7 @@ pub async fn get_reports(
 #[get("/reports/execution.csv?<plan>&<by>&<fiscal_year>")]
 pub async fn get_report_csv(
     db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
     _user: WebUser,
     plan: Option<&str>,
     by: Option<&str>,
@@ -543,7 +551,7 @@ pub async fn get_report_csv(
 ) -> Result<(ContentType, rocket::response::content::RawText<Vec<u8>>), WebError> {
     let plan = page_plan(db, plan).await?;
     let (by, filters) = parse_report_query(by, fiscal_year)?;
-    let report = reports::execution(db, &plan, by, filters).await?;
+    let report = cache.execution(db, &plan, by, filters).await?;
     let mut bytes = Vec::new();
     reports::write_csv(&report, &mut bytes)?;
     Ok((
@@ -593,12 +601,19 @@ fn money_of(row: Option<&ReportRow>) -> [String; 5] {
 /// `GET /plan`: objectives and their activities as a tree, with money columns in the plan's
 /// currency. An objective's row counts the activities directly under it.
 #[get("/plan?<plan>")]
-pub async fn get_plan(db: &State<DatabaseConnection>, user: WebUser, plan: Option<&str>) -> Page {
+pub async fn get_plan(
+    db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
+    user: WebUser,
+    plan: Option<&str>,
+) -> Page {
     let plan = page_plan(db, plan).await?;
-    let by_objective =
-        reports::execution(db, &plan, Dimension::Objective, Filters::default()).await?;
-    let by_activity =
-        reports::execution(db, &plan, Dimension::Activity, Filters::default()).await?;
+    let by_objective = cache
+        .execution(db, &plan, Dimension::Objective, Filters::default())
+        .await?;
+    let by_activity = cache
+        .execution(db, &plan, Dimension::Activity, Filters::default())
+        .await?;
     let objectives = objective::Entity::find()
         .filter(objective::Column::PlanId.eq(plan.id))
         .order_by_asc(objective::Column::Code)

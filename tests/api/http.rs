@@ -573,6 +573,117 @@ async fn a_report_asked_for_as_csv_answers_with_a_media_type_its_document_names(
     }
 }
 
+/// The disbursed total of the report by activity, as the API answers it.
+async fn reported_disbursed(app: &TestApp, token: &str) -> String {
+    let (status, report) = json_of(
+        app.get_with(Some(token), "/api/v1/reports/execution?by=activity")
+            .await,
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{report}");
+    report["totals"]["disbursed"].as_str().unwrap().to_owned()
+}
+
+#[rocket::async_test]
+async fn a_report_asked_for_again_shows_every_write_made_in_between_by_any_writer() {
+    let (app, tokens) = sample_app().await;
+    let first = reported_disbursed(&app, &tokens.donor).await;
+    assert_eq!(reported_disbursed(&app, &tokens.donor).await, first);
+
+    // A write through this app.
+    let posted = app
+        .post_disbursement(
+            &tokens.recorder,
+            &disbursement_body("D-AGAIN-1", "\"12.34\""),
+        )
+        .await;
+    assert_eq!(posted.status(), Status::Created);
+    let after_post = reported_disbursed(&app, &tokens.donor).await;
+    assert_eq!(
+        amount(&after_post),
+        amount(&first).checked_add(amount("12.34")).unwrap()
+    );
+
+    // A write that another instance (or the command line) makes on the same database.
+    crate::helpers::import_csv(
+        &app.db,
+        RecordKind::Disbursements,
+        "plan_code,reference,budget_line_code,date,amount,currency,payee_code,description,reverses\n\
+         NAP-2015,D-AGAIN-2,BL-2015-036,2015-06-02,0.66,EUR,SHELTER-A,Elsewhere,\n",
+    )
+    .await;
+    assert_eq!(
+        amount(&reported_disbursed(&app, &tokens.donor).await),
+        amount(&after_post).checked_add(amount("0.66")).unwrap()
+    );
+}
+
+#[rocket::async_test]
+async fn a_post_sees_the_budget_lines_another_writer_added_since_the_last_post() {
+    let (app, tokens) = sample_app().await;
+    let body = |reference: &str, line: &str| {
+        format!(
+            r#"{{"reference": "{reference}", "budget_line_code": "{line}", "date": "2015-06-01", "amount": "5.00", "currency": "EUR"}}"#
+        )
+    };
+    let first = app
+        .post_disbursement(&tokens.recorder, &body("D-CAT-1", "BL-2015-036"))
+        .await;
+    assert_eq!(first.status(), Status::Created);
+    let unknown = app
+        .post_disbursement(&tokens.recorder, &body("D-CAT-2", "BL-NEW"))
+        .await;
+    assert_eq!(unknown.status(), Status::UnprocessableEntity);
+
+    // Another instance (or the command line) adds the line on the same database.
+    crate::helpers::import_csv(
+        &app.db,
+        RecordKind::BudgetLines,
+        "plan_code,code,activity_code,funding_source_code,fiscal_year,category,amount,currency,obligation_code\n\
+         NAP-2015,BL-NEW,PROT-04,SB,2015,subsidies_and_transfers,100.00,EUR,\n",
+    )
+    .await;
+    let second = app
+        .post_disbursement(&tokens.recorder, &body("D-CAT-2", "BL-NEW"))
+        .await;
+    assert_eq!(second.status(), Status::Created);
+
+    // A line this app adds is there for the next post too, and one that failed is not.
+    let put = app
+        .put_record_request(
+            &tokens.admin,
+            "budget-lines",
+            "BL-NEW2",
+            r#"{"plan_code": "NAP-2015", "code": "BL-NEW2", "activity_code": "PROT-04", "funding_source_code": "SB", "fiscal_year": "2015", "category": "wages", "amount": "1.00", "currency": "EUR"}"#,
+        )
+        .dispatch()
+        .await;
+    assert_eq!(put.status(), Status::NotFound, "a PUT does not create");
+    let post = app
+        .request(
+            Method::Post,
+            "/api/v1/budget-lines",
+            Some(&tokens.admin),
+            Some(r#"{"plan_code": "NAP-2015", "code": "BL-NEW3", "activity_code": "PROT-04", "funding_source_code": "SB", "fiscal_year": "2015", "category": "wages", "amount": "1.00", "currency": "EUR"}"#),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(post.status(), Status::Created);
+    for (reference, line, status) in [
+        ("D-CAT-3", "BL-NEW3", Status::Created),
+        ("D-CAT-4", "BL-NEW2", Status::UnprocessableEntity),
+    ] {
+        let answer = app
+            .post_disbursement(&tokens.recorder, &body(reference, line))
+            .await;
+        assert_eq!(answer.status(), status, "{line}");
+    }
+}
+
+fn amount(text: &str) -> naptrack::money::Amount {
+    naptrack::money::Amount::parse(text).unwrap()
+}
+
 /// Every `oneOf` of the document, wherever it stands.
 fn one_ofs<'a>(value: &'a Value, found: &mut Vec<&'a Vec<Value>>) {
     match value {

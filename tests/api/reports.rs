@@ -1,6 +1,7 @@
 //! The execution report: exact totals in the plan's currency, per-record conversion, every
 //! dimension, filters, and the same numbers from SQLite and PostgreSQL.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -460,6 +461,16 @@ async fn sqlite_and_the_suites_backend_give_identical_reports() {
     }
 }
 
+/// Each row's disbursed money by its key, rows without any left out.
+fn disbursed_by_key(report: &ExecutionReport) -> BTreeMap<String, Amount> {
+    report
+        .rows
+        .iter()
+        .filter(|row| row.disbursed != Amount::ZERO)
+        .map(|row| (row.key.clone(), row.disbursed))
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
@@ -511,6 +522,19 @@ proptest! {
                 assert_totals_are_sums(&report);
                 assert_eq!((report.totals.allocated, report.totals.committed, report.totals.disbursed), expected, "{by}");
             }
+            // By month over every line (summed day by day) and fiscal year by fiscal year
+            // (summed by line and month) agree month by month.
+            let all = disbursed_by_key(&report(&db, Dimension::Month, Filters::default()).await);
+            let mut per_year = BTreeMap::new();
+            for year in [2015, 2016] {
+                let filters = Filters { fiscal_year: Some(year), ..Filters::default() };
+                for (key, amount) in disbursed_by_key(&report(&db, Dimension::Month, filters).await) {
+                    let sum: &mut Amount = per_year.entry(key).or_insert(Amount::ZERO);
+                    *sum = sum.checked_add(amount).unwrap();
+                }
+            }
+            per_year.retain(|_, amount| *amount != Amount::ZERO);
+            assert_eq!(all, per_year);
         });
     }
 }

@@ -1,8 +1,13 @@
 //! The records an import refers to by code, loaded once per import and kept current as the
 //! import writes. Every kind except disbursements and commitments stays small (thousands of
 //! rows at most), so holding them in memory makes reference checks free.
+//!
+//! Writes of one record at a time (the API) would load the whole catalog for every record;
+//! [`CatalogCache`] keeps the catalog of the last such write for the next one instead, for as
+//! long as the audit trail shows that nothing else was written in between.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
@@ -10,10 +15,12 @@ use crate::entity::{
     activity, budget_line, exchange_rate, funding_source, institution, objective, obligation, plan,
 };
 use crate::error::Result;
+use crate::service::audit;
 
 /// Records keyed by plan id and code.
 pub type PlanScoped<M> = HashMap<(i32, String), M>;
 
+#[derive(Clone)]
 pub struct Catalog {
     pub institutions: HashMap<String, institution::Model>,
     pub funding_sources: HashMap<String, funding_source::Model>,
@@ -81,5 +88,78 @@ impl Catalog {
 
     pub fn institution_by_id(&self, id: i32) -> Option<&institution::Model> {
         self.institutions.values().find(|i| i.id == id)
+    }
+}
+
+/// A catalog as an import holds it: shared with [`CatalogCache`] until the import changes it,
+/// when it becomes a copy of its own.
+pub struct SharedCatalog(pub Arc<Catalog>);
+
+impl SharedCatalog {
+    /// The catalog loaded afresh, shared with nobody yet.
+    pub async fn load(txn: &DatabaseTransaction) -> Result<SharedCatalog> {
+        Ok(SharedCatalog(Arc::new(Catalog::load(txn).await?)))
+    }
+}
+
+impl std::ops::Deref for SharedCatalog {
+    type Target = Catalog;
+    fn deref(&self) -> &Catalog {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SharedCatalog {
+    fn deref_mut(&mut self) -> &mut Catalog {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The head of the audit trail (sequence number and hash; none when it is empty).
+type Head = Option<(i64, String)>;
+
+/// A catalog and the head it is current at.
+type Kept = Option<(Head, Arc<Catalog>)>;
+
+/// The catalog as of a head of the audit trail, kept between writes of one record.
+///
+/// Every write appends an audit entry in its transaction, and a write transaction holds the
+/// writers' lock (SQLite's single writer; the advisory lock on PostgreSQL) from its start: a
+/// head read inside it shows exactly whether anything was written since the catalog was kept,
+/// by this app instance or any other. A write that only added disbursements or commitments
+/// leaves the catalog as it was, and the catalog is kept again at the head after its own entry.
+/// A write that changed the catalog keeps its changed copy; a write that failed keeps nothing.
+#[derive(Clone, Default)]
+pub struct CatalogCache {
+    kept: Arc<Mutex<Kept>>,
+}
+
+impl std::fmt::Debug for CatalogCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogCache")
+    }
+}
+
+impl CatalogCache {
+    /// The catalog as `txn` sees it: the kept one if the audit trail has not moved since it
+    /// was kept, else loaded afresh.
+    pub async fn checkout(&self, txn: &DatabaseTransaction) -> Result<SharedCatalog> {
+        let head = audit::head(txn).await?;
+        if let Some((kept_head, catalog)) = self.lock().as_ref()
+            && *kept_head == head
+        {
+            return Ok(SharedCatalog(Arc::clone(catalog)));
+        }
+        SharedCatalog::load(txn).await
+    }
+
+    /// Keeps `catalog` as of `head`; call it once the write that read it has committed.
+    pub fn keep(&self, head: Head, catalog: SharedCatalog) {
+        *self.lock() = Some((head, catalog.0));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // A panic while holding the lock leaves a value that is still whole.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

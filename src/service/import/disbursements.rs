@@ -106,10 +106,11 @@ fn read_batch<R: Read>(
 /// each, several times the cost of the rows themselves; building them afresh, from one sorted
 /// pass, costs a fraction of it. The unique index of references (checked on every row) and the
 /// index of reversals (checked by each reversal) stay in place.
-const BULK_REBUILT_INDEXES: [&str; 3] = [
+const BULK_REBUILT_INDEXES: [&str; 4] = [
     "ix_disbursements_budget_line_date",
     "ix_disbursements_plan_line_cover",
     "ix_disbursements_plan_payee_cover",
+    "ix_disbursements_plan_date_cover",
 ];
 
 /// A file of at least this many bytes (about 100,000 rows) may be loaded in bulk.

@@ -31,7 +31,8 @@ use crate::service::audit::{self, AuditEvent, hex};
 use crate::service::records;
 use sha2::{Digest, Sha256};
 
-use catalog::Catalog;
+pub use catalog::CatalogCache;
+use catalog::SharedCatalog;
 use cells::Header;
 use rows::Problems;
 
@@ -48,6 +49,9 @@ pub struct ImportOptions {
     pub expect: Expect,
     /// The user recorded as having entered new disbursements.
     pub recorded_by: Option<i32>,
+    /// Where a write of one record finds the catalog of the write before it (the API's);
+    /// without one, the catalog is loaded for each write.
+    pub catalog_cache: Option<CatalogCache>,
 }
 
 /// What a row is allowed to do to the record with its key.
@@ -70,6 +74,7 @@ impl Default for ImportOptions {
             actor: "system".to_owned(),
             expect: Expect::Any,
             recorded_by: None,
+            catalog_cache: None,
         }
     }
 }
@@ -237,7 +242,12 @@ pub async fn write_record(
         })
         .collect();
     let before = find_record(&txn, kind, plan_code.as_deref(), &key).await?;
-    let result = import_in(&txn, vec![(kind, source)], options, &NoProgress, false).await;
+    let mut catalog = match &options.catalog_cache {
+        Some(cache) => cache.checkout(&txn).await?,
+        None => SharedCatalog::load(&txn).await?,
+    };
+    let sources = vec![(kind, source)];
+    let result = import_in(&txn, &mut catalog, sources, options, &NoProgress, false).await;
     let result = match result {
         Ok(report) => {
             audit_record(
@@ -253,7 +263,15 @@ pub async fn write_record(
         }
         Err(e) => Err(e),
     };
+    // The head after this write's own entry, which the catalog is current at once committed.
+    let head = match (&result, &options.catalog_cache) {
+        (Ok(_), Some(_)) if !options.dry_run => Some(audit::head(&txn).await?),
+        _ => None,
+    };
     let report = finish(txn, result, options.dry_run).await?;
+    if let (Some(cache), Some(head)) = (&options.catalog_cache, head) {
+        cache.keep(head, catalog);
+    }
     report
         .files
         .into_iter()
@@ -385,7 +403,8 @@ async fn import_sources(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     let txn = db::begin_write(db).await?;
-    let result = import_in(&txn, sources, options, progress, true).await;
+    let mut catalog = SharedCatalog::load(&txn).await?;
+    let result = import_in(&txn, &mut catalog, sources, options, progress, true).await;
     finish(txn, result, options.dry_run).await
 }
 
@@ -416,27 +435,18 @@ async fn finish(
 /// audit trail (its digest and counts, not one per row).
 async fn import_in(
     txn: &DatabaseTransaction,
+    catalog: &mut SharedCatalog,
     sources: Vec<(RecordKind, Source)>,
     options: &ImportOptions,
     progress: &dyn Progress,
     audit_files: bool,
 ) -> Result<ImportReport> {
-    let mut catalog = Catalog::load(txn).await?;
     let mut reports = Vec::new();
     let mut problems = Problems::default();
     for (kind, source) in sources {
         let name = source.name.clone();
         progress.file_started(&name, source.total_bytes);
-        let result = import_one(
-            txn,
-            &mut catalog,
-            kind,
-            source,
-            options,
-            progress,
-            &mut problems,
-        )
-        .await;
+        let result = import_one(txn, catalog, kind, source, options, progress, &mut problems).await;
         progress.file_finished();
         let report = result?;
         if audit_files && problems.is_empty() {
@@ -489,7 +499,7 @@ async fn import_in(
 /// the database end the import.
 async fn import_one(
     txn: &DatabaseTransaction,
-    catalog: &mut Catalog,
+    catalog: &mut SharedCatalog,
     kind: RecordKind,
     source: Source,
     options: &ImportOptions,

@@ -12,7 +12,7 @@ use sea_orm::{
     IdenStatic, IntoActiveModel, Iterable, PrimaryKeyToColumn, Set,
 };
 
-use super::catalog::Catalog;
+use super::catalog::SharedCatalog;
 use super::cells::{Cells, Header, csv_error_message};
 use super::{Expect, FileReport, ImportOptions, Progress};
 use crate::domain::fiscal::FiscalYearStart;
@@ -31,7 +31,7 @@ pub const MAX_REPORTED_ERRORS: usize = 1000;
 /// Everything the rows of one file need.
 pub struct FileContext<'a> {
     pub txn: &'a DatabaseTransaction,
-    pub catalog: &'a mut Catalog,
+    pub catalog: &'a mut SharedCatalog,
     pub kind: RecordKind,
     pub header: &'a Header,
     pub options: &'a ImportOptions,
