@@ -6,7 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_initial;
 mod m20261210_000002_login_attempts;
 mod m20261211_000003_disbursement_cover;
-mod m20261212_000004_disbursement_plan_date;
+mod m20261212_000004_disbursement_month;
 
 pub struct Migrator;
 
@@ -17,7 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_initial::Migration),
             Box::new(m20261210_000002_login_attempts::Migration),
             Box::new(m20261211_000003_disbursement_cover::Migration),
-            Box::new(m20261212_000004_disbursement_plan_date::Migration),
+            Box::new(m20261212_000004_disbursement_month::Migration),
         ]
     }
 }

@@ -341,12 +341,11 @@ struct LineInfo {
 
 /// The disbursements, aggregated without a join: over a covering index, once for the plan's
 /// currency (summed per group) and once for the rest (per group, currency, date and amount,
-/// for conversion record by record). The groups are budget lines (walking the index of plan,
-/// line, currency, date, amount), or days for a report by month over all lines (walking the
-/// index of plan, date, currency, amount); see [`Grouping`]. Each line's group is then placed
-/// in its row, and the filters on fiscal year, funding source and donor applied, from the
-/// plan's budget lines held in memory. The groups are streamed to `add` as the database
-/// returns them, never held all at once.
+/// for conversion record by record). The groups are budget lines, walking the index of plan,
+/// line, currency, date, amount, or months for a report by month over all lines; see
+/// [`Grouping`]. Each line's group is then placed in its row, and the filters on fiscal year,
+/// funding source and donor applied, from the plan's budget lines held in memory. The groups
+/// are streamed to `add` as the database returns them, never held all at once.
 ///
 /// Payments in other currencies are converted in the database when every one of them has a
 /// direct rate and fits exact integer arithmetic ([`foreign_converted_in_sql`]); otherwise
@@ -402,7 +401,7 @@ async fn disbursed_groups(
     let grouping = Grouping::of(dimension, filters);
     let key_of = |line_id: Option<i32>, month: Option<String>| -> Option<Option<String>> {
         let Some(line_id) = line_id else {
-            // Grouped by day: every line of the plan is selected.
+            // Grouped by month alone: every line of the plan is selected.
             return Some(month);
         };
         let line = lines.get(&line_id).filter(|l| l.selected)?;
@@ -449,10 +448,7 @@ async fn disbursed_groups(
             (
                 "d.currency AS currency, d.date AS value_date, d.amount AS amount",
                 // In the order of the index the scan walks.
-                match grouping {
-                    Grouping::Day => "d.date, d.currency, d.amount".to_owned(),
-                    _ => format!("{group_by}, d.currency, d.date, d.amount"),
-                },
+                format!("{group_by}, d.currency, d.date, d.amount"),
             )
         } else {
             (
@@ -495,10 +491,10 @@ enum Grouping {
     /// By budget line and month: a report by month that selects some lines (by fiscal year,
     /// funding source or donor).
     LineAndMonth,
-    /// By day: a report by month over all the plan's lines. The scan walks the plan-and-date
-    /// index in order and sums each day as it goes; grouping by month instead would sort
+    /// By month alone: a report by month over all the plan's lines. On SQLite the scan walks
+    /// the index in month order (`ix_disbursements_plan_month_cover`) instead of sorting
     /// every payment.
-    Day,
+    Month,
 }
 
 impl Grouping {
@@ -508,7 +504,7 @@ impl Grouping {
             || filters.donor.is_some();
         match dimension {
             Dimension::Month if some_lines => Grouping::LineAndMonth,
-            Dimension::Month => Grouping::Day,
+            Dimension::Month => Grouping::Month,
             _ => Grouping::Line,
         }
     }
@@ -516,6 +512,7 @@ impl Grouping {
     /// The SQL of the line and month columns, and the terms to group by. A constant is never
     /// a grouping term: SQLite would sort instead of walking the index in order.
     fn sql(self, backend: DbBackend) -> (&'static str, &'static str, String) {
+        // On SQLite, the expression of the month index, exactly.
         let month = match backend {
             DbBackend::Postgres => "to_char(d.date, 'YYYY-MM')",
             _ => "substr(d.date, 1, 7)",
@@ -527,7 +524,7 @@ impl Grouping {
                 month,
                 format!("d.budget_line_id, {month}"),
             ),
-            Grouping::Day => ("CAST(NULL AS INTEGER)", month, "d.date".to_owned()),
+            Grouping::Month => ("CAST(NULL AS INTEGER)", month, month.to_owned()),
         }
     }
 }

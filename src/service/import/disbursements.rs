@@ -110,7 +110,7 @@ const BULK_REBUILT_INDEXES: [&str; 4] = [
     "ix_disbursements_budget_line_date",
     "ix_disbursements_plan_line_cover",
     "ix_disbursements_plan_payee_cover",
-    "ix_disbursements_plan_date_cover",
+    "ix_disbursements_plan_month_cover",
 ];
 
 /// A file of at least this many bytes (about 100,000 rows) may be loaded in bulk.
