@@ -1,6 +1,9 @@
 //! The database connection: embedded SQLite by default, PostgreSQL for deployments with
 //! several app instances. Migrations run on every start, of the server and of the CLI.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -104,21 +107,74 @@ pub fn redact(url: &str) -> String {
 
 /// Starts a transaction that will write. On SQLite it begins IMMEDIATE, taking the write lock
 /// up front: a deferred transaction that reads first and then writes cannot wait for another
-/// writer and fails with "database is locked" instead.
+/// writer and fails with "database is locked" instead. Writers of this process first wait
+/// for their turn in [`WriterQueue`].
 ///
 /// On PostgreSQL it takes the app's write lock (a transaction-scoped advisory lock), so that
 /// writers that check before they write (the reversals of a disbursement never exceed it, a
 /// key is new) see each other's commits, across every app instance sharing the database, as
 /// SQLite's single writer does. Every write appends to the audit trail, which is one chain
 /// and so takes this lock anyway; taking it first costs no concurrency.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Error> {
+    let turn = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(WriterQueue::of(db).lock_owned().await),
+        _ => None,
+    };
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
     let txn = db.begin_with_options(options).await?;
     lock_writers(&txn).await?;
-    Ok(txn)
+    Ok(WriteTransaction { txn, _turn: turn })
+}
+
+/// The writers of one SQLite file in this process, in the order they asked.
+///
+/// SQLite makes a writer that finds the file locked sleep and retry (its busy timeout, in
+/// steps of up to 100 ms), so with dozens of concurrent writers most of their time went to
+/// sleeping past the moment the lock came free. Here they wait on an async mutex instead, each
+/// woken as the one before it finishes; only writers of other processes (the command line
+/// beside a server) still meet the busy timeout.
+struct WriterQueue;
+
+impl WriterQueue {
+    fn of(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
+        static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+            LazyLock::new(Mutex::default);
+        let file = db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
+        let mut queues = QUEUES.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(queues.entry(file).or_default())
+    }
+}
+
+/// A transaction that writes, holding its writer's turn until it commits or rolls back.
+pub struct WriteTransaction {
+    // Declared first, dropped first: a transaction dropped unfinished rolls back before the
+    // next writer's turn.
+    txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.rollback().await
+    }
 }
 
 /// The advisory lock that orders writers on PostgreSQL (an arbitrary constant of this app).

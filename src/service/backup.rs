@@ -178,7 +178,7 @@ async fn replace_contents(
 ) -> Result<()> {
     let txn = db::begin_write(conn).await?;
     let tables = names(
-        &txn,
+        &*txn,
         "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
          ORDER BY name",
     )
@@ -186,12 +186,12 @@ async fn replace_contents(
     // The append-only triggers refuse the deletes; they are dropped and created again inside
     // the transaction.
     let triggers = names(
-        &txn,
+        &*txn,
         "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL",
     )
     .await?;
     for name in names(
-        &txn,
+        &*txn,
         "SELECT name FROM main.sqlite_master WHERE type = 'trigger'",
     )
     .await?
@@ -205,7 +205,7 @@ async fn replace_contents(
     }
     for table in &tables {
         let columns = names(
-            &txn,
+            &*txn,
             &format!(
                 "SELECT name FROM pragma_table_info({}, 'main') ORDER BY cid",
                 literal(table)
@@ -244,7 +244,7 @@ async fn replace_contents(
         )));
     }
     audit::append(
-        &txn,
+        &*txn,
         AuditEvent::new(
             actor,
             "restore",

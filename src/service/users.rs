@@ -137,7 +137,7 @@ pub async fn add_user(
     let txn = db::begin_write(db).await?;
     if user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
-        .one(&txn)
+        .one(&*txn)
         .await?
         .is_some()
     {
@@ -149,7 +149,7 @@ pub async fn add_user(
         Some(code) => Some(
             institution::Entity::find()
                 .filter(institution::Column::Code.eq(code))
-                .one(&txn)
+                .one(&*txn)
                 .await?
                 .ok_or_else(|| {
                     Error::invalid(
@@ -173,10 +173,10 @@ pub async fn add_user(
         disabled_at: Set(None),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     audit::append(
-        &txn,
+        &*txn,
         AuditEvent::new(
             actor,
             "create",
@@ -186,7 +186,7 @@ pub async fn add_user(
         ),
     )
     .await?;
-    let token = issue_token(&txn, &user, Some("created with the user"), actor).await?;
+    let token = issue_token(&*txn, &user, Some("created with the user"), actor).await?;
     txn.commit().await?;
     Ok((user, token))
 }
@@ -240,8 +240,8 @@ pub async fn create_token(
     actor: &str,
 ) -> Result<String> {
     let txn = db::begin_write(db).await?;
-    let user = find_user(&txn, email).await?;
-    let token = issue_token(&txn, &user, label, actor).await?;
+    let user = find_user(&*txn, email).await?;
+    let token = issue_token(&*txn, &user, label, actor).await?;
     txn.commit().await?;
     Ok(token)
 }
@@ -274,7 +274,7 @@ pub async fn list_tokens(db: &DatabaseConnection, email: Option<&str>) -> Result
 pub async fn revoke_token(db: &DatabaseConnection, id: i32, actor: &str) -> Result<()> {
     let txn = db::begin_write(db).await?;
     let token = api_token::Entity::find_by_id(id)
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(|| Error::NotFound(format!("there is no token {id}")))?;
     if token.revoked_at.is_some() {
@@ -282,9 +282,9 @@ pub async fn revoke_token(db: &DatabaseConnection, id: i32, actor: &str) -> Resu
     }
     let mut model = token.into_active_model();
     model.revoked_at = Set(Some(Utc::now()));
-    model.update(&txn).await?;
+    model.update(&*txn).await?;
     audit::append(
-        &txn,
+        &*txn,
         AuditEvent::new(actor, "revoke", "api_token", &id.to_string(), json!({})),
     )
     .await?;

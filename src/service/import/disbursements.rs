@@ -87,7 +87,8 @@ fn read_batch<R: Read>(
     record: &mut csv::ByteRecord,
     seen: &mut SeenKeys,
 ) -> Vec<Row> {
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    // Grown as rows come: a record posted alone needs room for one, not for a batch.
+    let mut batch = Vec::new();
     while batch.len() < BATCH_ROWS {
         let Some(line) = next_row(ctx, reader, record) else {
             break;
@@ -569,7 +570,7 @@ fn insert_statements(
     let mut statements = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut values = Vec::with_capacity(BATCH_ROWS * INSERT_COLUMNS.len());
+        let mut values = Vec::with_capacity(rows.len().min(BATCH_ROWS) * INSERT_COLUMNS.len());
         for row in rows.by_ref().take(BATCH_ROWS) {
             let reverses = reverses_id(&row);
             values.extend([

@@ -265,7 +265,7 @@ pub async fn write_record(
     };
     // The head after this write's own entry, which the catalog is current at once committed.
     let head = match (&result, &options.catalog_cache) {
-        (Ok(_), Some(_)) if !options.dry_run => Some(audit::head(&txn).await?),
+        (Ok(_), Some(_)) if !options.dry_run => Some(audit::head(&*txn).await?),
         _ => None,
     };
     let report = finish(txn, result, options.dry_run).await?;
@@ -410,7 +410,7 @@ async fn import_sources(
 
 /// Commits what an import did, or rolls it back after a dry run or a failure.
 async fn finish(
-    txn: DatabaseTransaction,
+    txn: db::WriteTransaction,
     result: Result<ImportReport>,
     dry_run: bool,
 ) -> Result<ImportReport> {
