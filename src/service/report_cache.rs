@@ -7,6 +7,9 @@
 //! instances sharing one PostgreSQL database: each reads the head from the database, never
 //! from memory.
 //!
+//! Requests for the same report that arrive together while it is not kept compute it once:
+//! the first computes, the others wait for its result.
+//!
 //! A write that commits between reading the head and computing the report makes the kept
 //! report newer than its head, never older; the next request sees the new head and computes
 //! again.
@@ -28,10 +31,20 @@ const CAPACITY: usize = 256;
 type Key = (i32, Dimension, Filters);
 type Head = Option<(i64, String)>;
 
+/// A report and the head it was computed after, or, while it is being computed, the turn that
+/// requests for it wait on.
+#[derive(Default)]
+struct Entry {
+    kept: Option<(Head, Arc<ExecutionReport>)>,
+    /// Requests that miss together wait here for the first one's result instead of each
+    /// computing the same report.
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
 /// The reports kept, managed as Rocket state.
 #[derive(Default)]
 pub struct ReportCache {
-    kept: Mutex<HashMap<Key, (Head, Arc<ExecutionReport>)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl ReportCache {
@@ -46,25 +59,50 @@ impl ReportCache {
     ) -> Result<Arc<ExecutionReport>> {
         let head = audit::head(db).await?;
         let key = (plan.id, dimension, filters);
-        if let Some((kept_head, report)) = self.lock().get(&key)
-            && *kept_head == head
-        {
-            return Ok(Arc::clone(report));
-        }
+        let turn = match self.kept(&key, &head) {
+            Ok(report) => return Ok(report),
+            Err(turn) => turn,
+        };
+        let _turn = turn.lock().await;
+        // Computed by the request this one waited for?
+        let turn = match self.kept(&key, &head) {
+            Ok(report) => return Ok(report),
+            Err(turn) => turn,
+        };
         let report = Arc::new(reports::execution(db, plan, dimension, key.2.clone()).await?);
-        let mut kept = self.lock();
-        if kept.len() >= CAPACITY && !kept.contains_key(&key) {
-            kept.retain(|_, (kept_head, _)| *kept_head == head);
-            if kept.len() >= CAPACITY {
-                kept.clear();
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
+            entries.retain(|_, entry| entry.kept.as_ref().is_some_and(|(h, _)| *h == head));
+            if entries.len() >= CAPACITY {
+                entries.clear();
             }
         }
-        kept.insert(key, (head, Arc::clone(&report)));
+        entries.insert(
+            key,
+            Entry {
+                kept: Some((head, Arc::clone(&report))),
+                turn,
+            },
+        );
         Ok(report)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (Head, Arc<ExecutionReport>)>> {
+    /// The report kept for `key` at `head`, or else the turn to wait on to compute it.
+    fn kept(
+        &self,
+        key: &Key,
+        head: &Head,
+    ) -> std::result::Result<Arc<ExecutionReport>, Arc<tokio::sync::Mutex<()>>> {
+        let mut entries = self.lock();
+        let entry = entries.entry(key.clone()).or_default();
+        match &entry.kept {
+            Some((kept_head, report)) if kept_head == head => Ok(Arc::clone(report)),
+            _ => Err(Arc::clone(&entry.turn)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         // A panic while holding the lock leaves a map that is still whole.
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
