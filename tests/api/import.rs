@@ -2293,3 +2293,40 @@ async fn a_large_file_is_loaded_in_bulk_and_leaves_every_index_as_it_was() {
     assert_eq!(counts(&again), (100_000, 0, 0, 100_000));
     assert_eq!(disbursement_indexes(&db).await, indexes);
 }
+
+#[tokio::test]
+async fn a_bulk_load_on_postgresql_leaves_the_table_vacuumed_and_analysed() {
+    let test_db = TestDb::new().await;
+    if test_db.backend() != sea_orm::DbBackend::Postgres {
+        // SQLite keeps no visibility map and the app's queries need no statistics there.
+        return;
+    }
+    let db = test_db.connect().await;
+    crate::helpers::import_samples_into(&db).await;
+    let mut rows = String::from(
+        "plan_code,reference,budget_line_code,date,amount,currency,payee_code,description,reverses\n",
+    );
+    for i in 0..100_000 {
+        rows.push_str(&format!(
+            "NAP-2015,D-BULK-{i},BL-2015-036,2015-06-01,1.00,EUR,,,\n"
+        ));
+    }
+    crate::helpers::import_csv(&db, RecordKind::Disbursements, &rows).await;
+
+    use sea_orm::ConnectionTrait;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analysed \
+             FROM pg_stat_user_tables WHERE relname = 'disbursements'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let vacuumed: bool = row.try_get("", "vacuumed").unwrap();
+    let analysed: bool = row.try_get("", "analysed").unwrap();
+    assert!(
+        vacuumed && analysed,
+        "vacuumed {vacuumed}, analysed {analysed}"
+    );
+}

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 
 use crate::db;
@@ -405,7 +405,37 @@ async fn import_sources(
     let txn = db::begin_write(db).await?;
     let mut catalog = SharedCatalog::load(&txn).await?;
     let result = import_in(&txn, &mut catalog, sources, options, progress, true).await;
-    finish(txn, result, options.dry_run).await
+    let report = finish(txn, result, options.dry_run).await?;
+    vacuum_after_bulk_load(db, &report).await;
+    Ok(report)
+}
+
+/// A file that writes at least this many rows is a bulk load.
+const BULK_LOAD_ROWS: u64 = 100_000;
+
+/// On PostgreSQL, `VACUUM (ANALYZE)` of each table a file loaded in bulk, once the import has
+/// committed (VACUUM cannot run in a transaction). Until autovacuum comes by, the planner has
+/// no statistics for the new rows (it plans for a handful where there are a million) and an
+/// index-only scan reads the table for every row it finds, as no page is marked all-visible:
+/// a report over a million freshly imported disbursements took 2.7 s instead of 0.5 s. A
+/// failure only warns: the import itself stands. (SQLite keeps no visibility map, and its
+/// queries are written for its planner without statistics.)
+async fn vacuum_after_bulk_load(db: &DatabaseConnection, report: &ImportReport) {
+    if report.dry_run || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    for file in &report.files {
+        if file.created + file.updated < BULK_LOAD_ROWS {
+            continue;
+        }
+        let table = file.entity.name().replace('-', "_");
+        if let Err(e) = db
+            .execute_unprepared(&format!("VACUUM (ANALYZE) {table}"))
+            .await
+        {
+            rocket::warn!("could not vacuum {table} after the import: {e}");
+        }
+    }
 }
 
 /// Commits what an import did, or rolls it back after a dry run or a failure.
