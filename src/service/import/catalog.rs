@@ -93,7 +93,7 @@ impl Catalog {
 
 /// A catalog as an import holds it: shared with [`CatalogCache`] until the import changes it,
 /// when it becomes a copy of its own.
-pub struct SharedCatalog(pub Arc<Catalog>);
+pub struct SharedCatalog(Arc<Catalog>);
 
 impl SharedCatalog {
     /// The catalog loaded afresh, shared with nobody yet.

@@ -311,17 +311,17 @@ fn warn_on_currency<'r>(ctx: &mut FileContext<'_>, rows: impl Iterator<Item = &'
 }
 
 /// A plan with at most this many disbursements before the file has them all read up front.
-const PRELOAD_MAX_ROWS: u64 = 50_000;
+const PRELOAD_MAX_ROWS: i64 = 50_000;
 
 /// What each plan of the file held before the file, for finding rows already recorded.
 ///
 /// The file's own duplicates are caught as they are read, so only rows recorded before the
 /// import need looking up. A file of one batch (a form, an API call, a treasury's daily file)
 /// is looked up through the unique index, once. In a larger file, a plan that had no
-/// disbursements (the first import of a ledger) needs no look-up; one that had few has them all
-/// read once, by reference; only a plan with many is looked up batch by batch. (Looking up a small plan batch by
-/// batch would be quadratic on PostgreSQL: its planner, which cannot see the rows this
-/// transaction inserts, scans the growing table for every batch.)
+/// disbursements (the first import of a ledger) needs no look-up; one that had few has them
+/// all read once, by reference; only a plan with many is looked up batch by batch. (Looking up
+/// a small plan batch by batch would be quadratic on PostgreSQL: its planner, which cannot see
+/// the rows this transaction inserts, scans the growing table for every batch.)
 #[derive(Default)]
 struct RecordedPlans(HashMap<i32, Recorded>);
 
@@ -341,22 +341,27 @@ impl RecordedPlans {
             // The only batch of the file, or its last: looking up is cheapest.
             return Ok(slot.insert(Recorded::Many));
         }
-        let of_plan = disbursement::Entity::find().filter(disbursement::Column::PlanId.eq(plan_id));
-        let count = of_plan
-            .clone()
-            .select_only()
-            .column(disbursement::Column::Id)
-            .limit(PRELOAD_MAX_ROWS + 1)
-            .into_tuple::<i64>()
-            .all(ctx.txn)
-            .await?
-            .len() as u64;
+        // Counted in the database, up to one past the bound.
+        let mut q = Binds::new(ctx.txn.get_database_backend());
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM \
+             (SELECT 1 FROM disbursements WHERE plan_id = {} LIMIT {}) AS prior",
+            q.bind(plan_id),
+            q.bind(PRELOAD_MAX_ROWS + 1)
+        );
+        let count: i64 = match ctx.txn.query_one_raw(q.statement(sql)).await? {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
         let recorded = if count > PRELOAD_MAX_ROWS {
             Recorded::Many
         } else if count == 0 {
             Recorded::Few(HashMap::new())
         } else {
-            let all = of_plan.all(ctx.txn).await?;
+            let all = disbursement::Entity::find()
+                .filter(disbursement::Column::PlanId.eq(plan_id))
+                .all(ctx.txn)
+                .await?;
             Recorded::Few(all.into_iter().map(|d| (d.reference.clone(), d)).collect())
         };
         Ok(slot.insert(recorded))
