@@ -8,9 +8,10 @@ Run from the repository root (or from anywhere):
 It rewrites institutions.csv, funding_sources.csv, plans.csv, objectives.csv,
 activities.csv, obligations.csv, budget_lines.csv, commitments.csv,
 disbursements.csv and exchange_rates.csv next to this script, then reads them
-back and runs self-checks (references resolve, keys are unique, amounts are
-well formed, the story's flags are where samples/README.md says they are).
-It exits non-zero if a check fails.
+back and checks that they tell the story of samples/README.md (the flags are
+where it says they are). It exits non-zero if a check fails. Whether the files
+are valid is the importer's to judge: the test suite imports this folder with
+naptrack itself.
 
 ALL FIGURES ARE INVENTED AND ILLUSTRATIVE. Institution names, donors, grants,
 contracts, legal references, amounts, dates and exchange rates are made up to
@@ -23,7 +24,6 @@ import csv
 import datetime as dt
 import os
 import random
-import re
 import sys
 from collections import defaultdict
 
@@ -659,8 +659,13 @@ counts["exchange_rates.csv"] = write_csv("exchange_rates.csv", HEADERS["exchange
 
 
 # --------------------------------------------------------------------------
-# Self-checks: read the files back and verify them independently
+# Story checks: read the files back and verify that they tell README.md's story
 # --------------------------------------------------------------------------
+# Whether the files are valid (their format, keys, references, codes, dates and
+# amounts, the rules of reversals) is for the importer to judge, not this script:
+# the test suite imports this folder through naptrack itself and requires that
+# every row loads. What is checked here is what the importer cannot know: that
+# the data tells the story README.md describes.
 
 class CheckFailed(Exception):
     pass
@@ -672,109 +677,46 @@ def check(cond, msg):
 
 
 def read(name):
-    path = os.path.join(HERE, name)
-    raw = open(path, "rb").read()
-    check(b"\r" not in raw, name + ": CR found, line ends must be LF")
-    check(raw.endswith(b"\n"), name + ": must end with LF")
-    raw.decode("utf-8")
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    check(rows[0] == HEADERS[name], name + ": header differs from the contract")
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    with open(os.path.join(HERE, name), encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
-AMOUNT_RE = re.compile(r"^-?[0-9]{1,14}\.[0-9]{2}$")
-RATE_RE = re.compile(r"^[0-9]+\.[0-9]{1,10}$")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+pdate = dt.date.fromisoformat
 
 
-def pdate(s, what):
-    check(DATE_RE.match(s), "%s: bad date %r" % (what, s))
-    return dt.date.fromisoformat(s)
-
-
-def unique(rows, key, name):
-    seen = set()
-    for r in rows:
-        k = tuple(r[c] for c in key)
-        check(k not in seen, "%s: duplicate key %s" % (name, k))
-        seen.add(k)
-    return seen
-
-
-def self_check():
+def check_story():
     F = {n: read(n) for n in HEADERS}
-    inst = {r["code"]: r for r in F["institutions.csv"]}
     src = {r["code"]: r for r in F["funding_sources.csv"]}
     plans = {r["code"]: r for r in F["plans.csv"]}
-    objs = {r["code"]: r for r in F["objectives.csv"]}
     acts = {r["code"]: r for r in F["activities.csv"]}
     obls = {r["code"]: r for r in F["obligations.csv"]}
     bls = {r["code"]: r for r in F["budget_lines.csv"]}
     coms = {r["reference"]: r for r in F["commitments.csv"]}
     dis = {r["reference"]: r for r in F["disbursements.csv"]}
-    unique(F["institutions.csv"], ["code"], "institutions")
-    unique(F["funding_sources.csv"], ["code"], "funding_sources")
-    unique(F["plans.csv"], ["code"], "plans")
-    for n, key in [("objectives.csv", ["plan_code", "code"]), ("activities.csv", ["plan_code", "code"]),
-                   ("obligations.csv", ["plan_code", "code"]), ("budget_lines.csv", ["plan_code", "code"]),
-                   ("commitments.csv", ["plan_code", "reference"]),
-                   ("disbursements.csv", ["plan_code", "reference"]),
-                   ("exchange_rates.csv", ["date", "currency", "quote_currency"])]:
-        unique(F[n], key, n)
-        if "plan_code" in HEADERS[n]:
-            check(all(r["plan_code"] == PLAN for r in F[n]), n + ": plan_code must be " + PLAN)
 
-    kinds = {"government", "ngo", "donor", "multilateral", "private", "other"}
-    for r in inst.values():
-        check(r["kind"] in kinds, "institution kind " + r["kind"])
-        check(r["iati_ref"] == "" or re.match(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9]+$", r["iati_ref"]),
-              "iati_ref shape " + r["iati_ref"])
     for r in src.values():
-        check(r["kind"] in {"state_budget", "donor_grant", "loan", "other"}, "source kind")
-        check(r["donor_code"] == "" or r["donor_code"] in inst, "donor_code " + r["donor_code"])
         check((r["kind"] == "donor_grant") == (r["donor_code"] != ""), "donor_code only on grants")
     usd_grants = {r["donor_code"] for r in src.values() if r["kind"] == "donor_grant" and r["currency"] == "USD"}
     check({"PGATO", "UNMA"} <= usd_grants, "USD grants from the partner government and the UN agency")
 
     plan = plans[PLAN]
-    ps, pe = pdate(plan["start_date"], "plan"), pdate(plan["end_date"], "plan")
+    pe = pdate(plan["end_date"])
     check(plan["country"] == "XK" and plan["currency"] == "EUR" and plan["fiscal_year_start_month"] == "1",
           "plan header")
 
-    for r in objs.values():
-        check(r["parent_code"] == "" or r["parent_code"] in objs, "objective parent " + r["parent_code"])
     for r in acts.values():
-        check(r["objective_code"] in objs, "activity objective " + r["code"])
-        check(r["lead_institution_code"] in inst, "activity lead " + r["code"])
-        a, z = pdate(r["start_date"], r["code"]), pdate(r["end_date"], r["code"])
-        check(ps <= a <= z <= pe, "activity dates inside the plan " + r["code"])
-        check(r["status"] in {"planned", "ongoing", "completed", "cancelled"}, "status " + r["code"])
         if r["status"] == "ongoing":
-            check(z >= D(2016, 12, 31), "ongoing activity must run through 2016 " + r["code"])
+            check(pdate(r["end_date"]) >= D(2016, 12, 31), "ongoing activity must run through 2016 " + r["code"])
     check(35 <= len(acts) <= 45, "about 40 activities")
-
-    for r in obls.values():
-        check(r["institution_code"] in inst, "obligation institution")
-        check(r["activity_code"] == "" or r["activity_code"] in acts, "obligation activity")
-        pdate(r["in_force_from"], "obligation")
-        check(AMOUNT_RE.match(r["annual_minimum"]), "annual_minimum format")
 
     alloc = defaultdict(int)
     for r in bls.values():
-        check(r["activity_code"] in acts, "budget line activity " + r["code"])
-        check(r["funding_source_code"] in src, "budget line source " + r["code"])
         check(r["currency"] == src[r["funding_source_code"]]["currency"], "budget line currency " + r["code"])
         fy = int(r["fiscal_year"])
-        check(2015 <= fy <= 2019, "fiscal year " + r["code"])
-        check(r["category"] in {"wages", "goods_and_services", "subsidies_and_transfers", "capital"},
-              "category " + r["code"])
-        check(AMOUNT_RE.match(r["amount"]) and parse_money(r["amount"]) > 0, "amount " + r["code"])
         a = acts[r["activity_code"]]
         check(a["start_date"] <= "%d-12-31" % fy and a["end_date"] >= "%d-01-01" % fy,
               "budget line year outside its activity " + r["code"])
         if r["obligation_code"]:
-            check(r["obligation_code"] in obls, "budget line obligation " + r["code"])
             check(r["currency"] == obls[r["obligation_code"]]["currency"], "obligation currency")
             alloc[(r["obligation_code"], fy)] += parse_money(r["amount"])
     check(150 <= len(bls) <= 250, "150-250 budget lines, got %d" % len(bls))
@@ -799,42 +741,23 @@ def self_check():
 
     # Commitments.
     for r in coms.values():
-        check(r["funding_source_code"] in src and r["activity_code"] in acts, "commitment refs " + r["reference"])
         check(r["currency"] == src[r["funding_source_code"]]["currency"], "commitment currency " + r["reference"])
-        check(AMOUNT_RE.match(r["amount"]) and parse_money(r["amount"]) > 0, "commitment amount")
-        d = pdate(r["date"], r["reference"])
-        check(ps <= d <= pe, "commitment date in plan")
-        if r["due_date"]:
-            check(pdate(r["due_date"], r["reference"]) > d, "due after date " + r["reference"])
+        check(plan["start_date"] <= r["date"] <= plan["end_date"], "commitment date in plan")
 
     # Disbursements.
     paid = defaultdict(int)
     reversed_refs = set()
     for r in dis.values():
         ref = r["reference"]
-        check(r["budget_line_code"] in bls, "disbursement budget line " + ref)
         bl = bls[r["budget_line_code"]]
-        d = pdate(r["date"], ref)
+        d = pdate(r["date"])
         check(d.year == int(bl["fiscal_year"]) and d <= pe, "disbursement date in the line's year " + ref)
         a = acts[bl["activity_code"]]
         check(a["start_date"] <= r["date"] <= a["end_date"], "disbursement within its activity dates " + ref)
-        check(r["currency"] == bl["currency"], "disbursement currency " + ref)
-        check(r["payee_code"] == "" or r["payee_code"] in inst, "payee " + ref)
-        check(AMOUNT_RE.match(r["amount"]), "disbursement amount format " + ref)
-        amt = parse_money(r["amount"])
         if r["reverses"]:
-            o = dis.get(r["reverses"])
-            check(o is not None, "reverses unknown reference " + ref)
-            check(not o["reverses"], "a reversal may not reverse a reversal " + ref)
-            check(o["budget_line_code"] == r["budget_line_code"] and o["currency"] == r["currency"],
-                  "reversal on the same line and currency " + ref)
-            check(o["date"] < r["date"], "reversal after the original " + ref)
-            check(amt < 0 and -amt <= parse_money(o["amount"]), "reversal amount " + ref)
             check(r["reverses"] not in reversed_refs, "reversed twice " + r["reverses"])
             reversed_refs.add(r["reverses"])
-        else:
-            check(amt > 0, "non-reversal amounts are positive " + ref)
-        paid[r["budget_line_code"]] += amt
+        paid[r["budget_line_code"]] += parse_money(r["amount"])
     check(1 <= len(reversed_refs) <= 2, "one or two reversals")
     for c, b in bls.items():
         if b["obligation_code"]:
@@ -851,7 +774,7 @@ def self_check():
     # Institution activity timelines.
     def timeline(code):
         led = {c for c, a in acts.items() if a["lead_institution_code"] == code}
-        return sorted(pdate(r["date"], "") for r in dis.values()
+        return sorted(pdate(r["date"]) for r in dis.values()
                       if bls[r["budget_line_code"]]["activity_code"] in led or r["payee_code"] == code)
 
     nata_led_ongoing = [c for c, a in acts.items() if a["lead_institution_code"] == NATA and a["status"] == "ongoing"]
@@ -910,7 +833,7 @@ def self_check():
 
 if __name__ == "__main__":
     try:
-        info = self_check()
+        info = check_story()
     except CheckFailed as e:
         print("SELF-CHECK FAILED: %s" % e, file=sys.stderr)
         sys.exit(1)
@@ -927,4 +850,4 @@ if __name__ == "__main__":
     print("commitments overdue as of 2016-09-30: %s" % ", ".join(info["overdue_2016"]))
     print("commitments overdue as of 2019-12-31: %s" % ", ".join(info["overdue_2019"]))
     print("planned/ongoing activities without a budget line: %s" % info["unfunded_acts"])
-    print("self-checks passed")
+    print("story checks passed")

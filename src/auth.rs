@@ -108,3 +108,32 @@ role_guard!(
     /// Admins: users and tokens.
     Admin: Admin
 );
+
+/// Whether `given` is the secret `expected` (a CSRF token, a session value), compared in
+/// constant time so the time taken does not tell how much of it matched. The length is not
+/// secret. An empty secret matches nothing, not even an empty answer.
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn a_secret_matches_only_itself() {
+        let secret = "3f2a9c0e5b7d41a8";
+        assert!(same_secret(secret, "3f2a9c0e5b7d41a8"));
+        assert!(!same_secret(secret, "3f2a9c0e5b7d41a9"));
+        assert!(!same_secret(secret, "3f2a9c0e5b7d41a"));
+        assert!(!same_secret(secret, "3f2a9c0e5b7d41a80"));
+        assert!(!same_secret(secret, ""));
+    }
+
+    #[test]
+    fn an_empty_secret_matches_nothing() {
+        assert!(!same_secret("", ""));
+        assert!(!same_secret("", "x"));
+    }
+}

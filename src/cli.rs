@@ -9,10 +9,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::{self, Settings};
 use crate::db;
-use crate::domain::Role;
 use crate::domain::records::guard_formula;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
 use crate::domain::vocabulary::UnknownWord;
+use crate::domain::{IsoDate, Role};
 use crate::error::{Error, Result};
 use crate::service::audit::{self, Verification};
 use crate::service::export;
@@ -465,8 +465,9 @@ async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {
 
 /// A date given on the command line.
 fn parse_date(name: &str, text: &str) -> Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| Error::BadRequest(format!("{name} must be a date YYYY-MM-DD, not \"{text}\"")))
+    IsoDate::parse(text)
+        .map(chrono::NaiveDate::from)
+        .map_err(|e| Error::BadRequest(e.for_parameter(name)))
 }
 
 async fn print_flags(

@@ -9,6 +9,8 @@ use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 use std::io::Cursor;
 
+use crate::money::MoneyError;
+
 /// One problem with one field of the input: a CSV cell, a JSON member or a form field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -122,6 +124,32 @@ impl From<crate::domain::conversion::ConversionError> for Error {
     }
 }
 
+/// A money error is the user's when it is about what they wrote (an empty, malformed or too
+/// precise amount, a rate that is not positive): 422 with its message, which tells what to
+/// write instead. An overflow, or a rounding that cannot be represented, comes from arithmetic
+/// over amounts already stored (a report's sums): that is internal.
+impl From<MoneyError> for Error {
+    fn from(e: MoneyError) -> Self {
+        match e {
+            MoneyError::Empty
+            | MoneyError::Malformed(_)
+            | MoneyError::TooManyFractionDigits { .. }
+            | MoneyError::TooManyIntegerDigits { .. }
+            | MoneyError::RateNotPositive(_) => Error::invalid(e.to_string(), Vec::new()),
+            MoneyError::Overflow | MoneyError::Rounding(..) => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Whether the database refused a write because of a key: a duplicate, or a reference to a
+/// record that does not exist (or one still referred to).
+fn is_conflict(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
 impl Error {
     pub fn invalid(message: impl Into<String>, details: Vec<FieldError>) -> Self {
         Error::Invalid {
@@ -143,11 +171,8 @@ impl Error {
             Error::TooManyRequests => Status::TooManyRequests,
             Error::NotAvailableYet(_) => Status::NotImplemented,
             Error::DatabaseUnavailable(_) => Status::ServiceUnavailable,
-            Error::Database(e) => match e.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => Status::Conflict,
-                Some(SqlErr::ForeignKeyConstraintViolation(_)) => Status::Conflict,
-                _ => Status::InternalServerError,
-            },
+            Error::Database(e) if is_conflict(e) => Status::Conflict,
+            Error::Database(_) => Status::InternalServerError,
             Error::Config(_)
             | Error::Migration(_)
             | Error::Io(_)
@@ -156,21 +181,28 @@ impl Error {
         }
     }
 
-    /// A stable, machine-readable name for the kind of error.
+    /// A stable, machine-readable name for the kind of error, one per variant (a new variant
+    /// does not compile until it has one); a database conflict is a `conflict`.
     pub fn code(&self) -> &'static str {
-        match self.status().code {
-            400 => "bad_request",
-            401 => "unauthenticated",
-            403 => "forbidden",
-            404 => "not_found",
-            405 => "method_not_allowed",
-            409 => "conflict",
-            413 => "payload_too_large",
-            422 => "invalid",
-            429 => "too_many_requests",
-            501 => "not_available_yet",
-            503 => "unavailable",
-            _ => "internal",
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Invalid { .. } => "invalid",
+            Error::Unauthenticated => "unauthenticated",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::TooManyRequests => "too_many_requests",
+            Error::NotAvailableYet(_) => "not_available_yet",
+            Error::DatabaseUnavailable(_) => "unavailable",
+            Error::Database(e) if is_conflict(e) => "conflict",
+            Error::Database(_)
+            | Error::Config(_)
+            | Error::Migration(_)
+            | Error::Io(_)
+            | Error::Launch(_)
+            | Error::Internal(_) => "internal",
         }
     }
 
@@ -287,5 +319,72 @@ mod tests {
         assert!(error.message.contains("characters left out"));
         let short = FieldError::new("amount", "\"x\" is not a number");
         assert_eq!(short.message, "\"x\" is not a number");
+    }
+
+    #[test]
+    fn every_variant_has_its_code_and_status() {
+        let cases = [
+            (Error::BadRequest("x".into()), "bad_request", 400),
+            (Error::invalid("x", Vec::new()), "invalid", 422),
+            (Error::Unauthenticated, "unauthenticated", 401),
+            (Error::Forbidden("x".into()), "forbidden", 403),
+            (Error::NotFound("x".into()), "not_found", 404),
+            (Error::Conflict("x".into()), "conflict", 409),
+            (
+                Error::MethodNotAllowed("x".into()),
+                "method_not_allowed",
+                405,
+            ),
+            (
+                Error::PayloadTooLarge("1 MiB".into()),
+                "payload_too_large",
+                413,
+            ),
+            (Error::TooManyRequests, "too_many_requests", 429),
+            (Error::NotAvailableYet("x"), "not_available_yet", 501),
+            (Error::Config("x".into()), "internal", 500),
+            (Error::Migration("x".into()), "internal", 500),
+            (Error::DatabaseUnavailable("x".into()), "unavailable", 503),
+            (Error::Database(DbErr::Custom("x".into())), "internal", 500),
+            (Error::Io(std::io::Error::other("x")), "internal", 500),
+            (Error::Launch("x".into()), "internal", 500),
+            (Error::Internal("x".into()), "internal", 500),
+        ];
+        for (error, code, status) in cases {
+            assert_eq!(
+                (error.code(), error.status().code),
+                (code, status),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_amount_is_the_users_error_and_an_overflow_is_internal() {
+        for bad_input in [
+            MoneyError::Empty,
+            MoneyError::Malformed("1,5".into()),
+            MoneyError::TooManyFractionDigits {
+                text: "1.00001".into(),
+                digits: 5,
+                max: 4,
+            },
+            MoneyError::TooManyIntegerDigits {
+                text: "1".repeat(15),
+                digits: 15,
+                max: 14,
+            },
+            MoneyError::RateNotPositive("0".into()),
+        ] {
+            let message = bad_input.to_string();
+            let error = Error::from(bad_input);
+            assert_eq!(error.status(), Status::UnprocessableEntity, "{message}");
+            assert_eq!(error.user_message(), message);
+        }
+        for internal in [MoneyError::Overflow, MoneyError::Rounding("1e20".into(), 2)] {
+            let error = Error::from(internal);
+            assert_eq!(error.status(), Status::InternalServerError);
+            assert_eq!(error.user_message(), "internal error");
+        }
     }
 }

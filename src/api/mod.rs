@@ -118,9 +118,9 @@ impl QueryParams {
     pub fn take_date(&mut self, name: &str) -> Result<Option<chrono::NaiveDate>> {
         self.take(name)
             .map(|text| {
-                chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                    Error::BadRequest(format!("{name} must be a date YYYY-MM-DD, not \"{text}\""))
-                })
+                crate::domain::IsoDate::parse(&text)
+                    .map(chrono::NaiveDate::from)
+                    .map_err(|e| Error::BadRequest(e.for_parameter(name)))
             })
             .transpose()
     }

@@ -1,8 +1,9 @@
-//! Pure types and rules of the domain, with no I/O: currencies, closed vocabularies, fiscal
-//! years. Everything here is unit-tested on its own.
+//! Pure types and rules of the domain, with no I/O: currencies, dates, closed vocabularies,
+//! fiscal years. Everything here is unit-tested on its own.
 
 pub mod conversion;
 pub mod currency;
+pub mod date;
 pub mod fiscal;
 pub mod flags;
 pub mod iati;
@@ -10,4 +11,5 @@ pub mod records;
 pub mod vocabulary;
 
 pub use currency::Currency;
+pub use date::IsoDate;
 pub use vocabulary::{ActivityStatus, FundingSourceKind, InstitutionKind, Role};

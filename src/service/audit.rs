@@ -76,8 +76,9 @@ fn entry_hash(entry: &audit_entry::Model) -> String {
     hex(&hasher.finalize())
 }
 
+/// Lower-case hexadecimal of `bytes`, as hashes and tokens are written.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// The last entry's sequence number and hash: which version of the data the database holds.

@@ -305,9 +305,7 @@ async fn budgets(
         let total = budgets
             .entry((line.activity_id, line.fiscal_year))
             .or_insert(Amount::ZERO);
-        *total = total
-            .checked_add(amount)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        *total = total.checked_add(amount)?;
         funding
             .entry(line.activity_id)
             .or_default()

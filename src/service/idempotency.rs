@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 
 use crate::db;
 use crate::error::{Error, FieldError, Result};
-use crate::service::audit::hex;
 
 /// How long a claim may go without a response before another request may take it over
 /// (the first request's process died mid-way).
@@ -48,7 +47,7 @@ pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
     hasher.update(body);
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// Checks the form of a key: 1 to 255 visible ASCII characters.

@@ -102,8 +102,7 @@ pub async fn donor_statement(
     let by_activity = reports::execution(db, plan, Dimension::Activity, filters.clone()).await?;
     let by_fiscal_year = reports::execution(db, plan, Dimension::FiscalYear, filters).await?;
     let disbursements = payments(db, plan, &giver).await?;
-    let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))?;
     Ok(DonorStatement {
         plan: plan.code.clone(),
         currency: plan.currency,

@@ -19,7 +19,7 @@ use crate::db;
 use crate::domain::Role;
 use crate::entity::{api_token, institution, user};
 use crate::error::{Error, FieldError, Result};
-use crate::service::audit::{self, AuditEvent, hex};
+use crate::service::audit::{self, AuditEvent};
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -88,13 +88,13 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-    Ok(format!("{TOKEN_PREFIX}{}", hex(&bytes)))
+    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
 }
 
 fn check_email(email: &str) -> Result<String> {

@@ -468,13 +468,10 @@ pub async fn post_reversal(
     };
     let date = match form.date.trim() {
         "" => None,
-        text => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) => Some(date),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "date",
-                    format!("\"{text}\" is not a date (YYYY-MM-DD)"),
-                ));
+        text => match crate::domain::IsoDate::parse(text) {
+            Ok(date) => Some(date.into()),
+            Err(e) => {
+                errors.push(FieldError::new("date", e.to_string()));
                 None
             }
         },

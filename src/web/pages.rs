@@ -363,8 +363,9 @@ struct FlagsPage {
 }
 
 fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::BadRequest(format!("{name} must be a date YYYY-MM-DD, not \"{text}\"")))
+    crate::domain::IsoDate::parse(text.trim())
+        .map(NaiveDate::from)
+        .map_err(|e| Error::BadRequest(e.for_parameter(name)))
 }
 
 /// `GET /flags`: the flags of the plan as of a date (today, or the plan's last day), filtered

@@ -356,6 +356,36 @@ async fn importing_the_samples_a_second_time_creates_nothing_and_changes_nothing
     assert_eq!(export_everything(&db).await, before);
 }
 
+#[tokio::test]
+async fn every_row_of_every_sample_file_loads_through_the_binary_without_an_error_or_a_warning() {
+    // The sample generator leaves judging its files to the importer: this is that judgement.
+    let test_db = TestDb::new().await;
+    let samples = samples_dir();
+
+    let imported = naptrack(&test_db, &["import", samples.to_str().unwrap()]);
+
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(
+        !stderr(&imported).contains("(warning)"),
+        "{}",
+        stderr(&imported)
+    );
+    let counts = printed_counts(&imported);
+    assert_eq!(counts.len(), 10, "{}", stdout(&imported));
+    for (file, rows, created, updated, unchanged) in counts {
+        let name = std::path::Path::new(&file).file_name().unwrap();
+        let records = csv::Reader::from_path(samples.join(name))
+            .unwrap()
+            .records()
+            .count() as u64;
+        assert_eq!(
+            (rows, created, updated, unchanged),
+            (records, records, 0, 0),
+            "{file}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Bad input is reported with its line and column and changes nothing.
 

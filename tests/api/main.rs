@@ -8,6 +8,7 @@ mod helpers;
 
 mod browser;
 mod cli;
+mod dates;
 mod export;
 mod fixtures;
 mod flags;

@@ -994,3 +994,43 @@ async fn every_response_carries_the_security_headers() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn a_date_without_two_digit_month_and_day_is_refused_by_the_flags_page_and_the_reversal_form()
+{
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("clerk@ministry.example", PASSWORD).await;
+    let before = naptrack_export(&app).await;
+
+    let (flags_status, flags_page) = app.page("/flags?as_of=2016-3-5").await;
+    let csrf = app.page_csrf("/disbursements/D-2015-0002/reversal").await;
+    let reversal = app
+        .post_form(
+            "/disbursements/D-2015-0002/reversal",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("reason", "Paid twice"),
+                ("amount", "2000.00"),
+                ("date", "2015-2-1"),
+            ],
+        )
+        .await;
+    let reversal_status = reversal.status();
+    let reversal_page = reversal.into_string().await.unwrap_or_default();
+
+    assert_eq!(flags_status, Status::BadRequest);
+    assert!(flags_page.contains("as_of must be a date"), "{flags_page}");
+    assert!(
+        flags_page.contains("is not a date; write YYYY-MM-DD, for example 2016-03-31"),
+        "{flags_page}"
+    );
+    assert_eq!(reversal_status, Status::UnprocessableEntity);
+    assert!(
+        reversal_page.contains("is not a date; write YYYY-MM-DD, for example 2016-03-31"),
+        "{reversal_page}"
+    );
+    assert_eq!(naptrack_export(&app).await, before);
+}
