@@ -10,7 +10,9 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::domain::flags::Thresholds;
+use crate::domain::flags::{
+    Thresholds, institution_inactive, low_execution, obligation_undisbursed,
+};
 
 /// The database used when neither `DATABASE_URL` nor `Rocket.toml` names one: an embedded
 /// SQLite file in the working directory, created when missing.
@@ -121,7 +123,8 @@ impl IatiSettings {
     }
 }
 
-/// The flag thresholds as configured; see [`Thresholds`] for their meaning.
+/// The flag thresholds as configured; each rule's file in `domain/flags/` says what its
+/// thresholds mean and which values it accepts.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct FlagSettings {
     #[serde(default)]
@@ -162,33 +165,23 @@ impl FlagSettings {
         let defaults = Thresholds::default();
         let points = match &self.low_execution_tolerance_points {
             Some(setting) => setting.value("low_execution_tolerance_points")?,
-            None => defaults.low_execution_tolerance_points,
+            None => defaults.low_execution.points,
         };
         let fraction = match &self.undisbursed_after_fraction {
             Some(setting) => setting.value("undisbursed_after_fraction")?,
-            None => defaults.undisbursed_after_fraction,
+            None => defaults.obligation_undisbursed.fraction,
         };
-        let days = self.inactive_days.unwrap_or(defaults.inactive_days);
-        if points < Decimal::ZERO || points > Decimal::from(100) {
-            return Err(crate::error::Error::Config(
-                "flags.low_execution_tolerance_points must be from 0 to 100".to_owned(),
-            ));
-        }
-        if fraction < Decimal::ZERO || fraction > Decimal::ONE {
-            return Err(crate::error::Error::Config(
-                "flags.undisbursed_after_fraction must be from 0 to 1".to_owned(),
-            ));
-        }
-        if days < 1 {
-            return Err(crate::error::Error::Config(
-                "flags.inactive_days must be at least 1".to_owned(),
-            ));
-        }
-        Ok(Thresholds {
-            low_execution_tolerance_points: points,
-            inactive_days: days,
-            undisbursed_after_fraction: fraction,
-        })
+        let thresholds = Thresholds {
+            low_execution: low_execution::Tolerance { points },
+            obligation_undisbursed: obligation_undisbursed::After { fraction },
+            institution_inactive: institution_inactive::After {
+                days: self
+                    .inactive_days
+                    .unwrap_or(defaults.institution_inactive.days),
+            },
+        };
+        thresholds.check().map_err(crate::error::Error::Config)?;
+        Ok(thresholds)
     }
 }
 

@@ -1,0 +1,155 @@
+//! Everything the rules read about one plan on one date. The flags service gathers each kind
+//! of fact once per evaluation; every rule that needs a kind reads the same list.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::finding::Subject;
+use crate::domain::Currency;
+use crate::domain::fiscal::FiscalYearStart;
+use crate::money::Amount;
+
+/// A legal obligation, with the money linked to it in the fiscal year, in `currency`.
+#[derive(Debug, Clone)]
+pub struct ObligationFacts {
+    pub code: String,
+    pub title: String,
+    pub legal_basis: String,
+    pub in_force_from: NaiveDate,
+    pub annual_minimum: Option<Amount>,
+    pub currency: Currency,
+    /// The sum of the positive linked budget lines of the year.
+    pub allocated: Amount,
+    /// Paid on those lines up to the as-of date.
+    pub disbursed: Amount,
+}
+
+impl ObligationFacts {
+    pub fn subject(&self) -> Subject {
+        Subject::new("obligation", &self.code, &self.title)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ActivityFacts {
+    pub code: String,
+    pub title: String,
+    pub lead: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub planned_or_ongoing: bool,
+    /// Whether some budget line with a positive amount funds it in the fiscal year.
+    pub funded: bool,
+}
+
+/// A budget line of the fiscal year, with what was paid on it, in its own currency.
+#[derive(Debug, Clone)]
+pub struct BudgetLineFacts {
+    pub code: String,
+    pub activity_title: String,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub disbursed: Amount,
+}
+
+impl BudgetLineFacts {
+    pub fn subject(&self) -> Subject {
+        Subject::new("budget_line", &self.code, &self.activity_title)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CommitmentFacts {
+    pub reference: String,
+    pub source: String,
+    pub activity: String,
+    pub due_date: NaiveDate,
+    pub amount: Amount,
+    pub currency: Currency,
+    /// Paid since the commitment's date on lines of its activity and funding source.
+    pub disbursed: Amount,
+}
+
+/// An institution that leads at least one ongoing activity.
+#[derive(Debug, Clone)]
+pub struct InstitutionFacts {
+    pub code: String,
+    pub name: String,
+    /// Its last disbursement (on activities it leads or paid to it) on or before the date.
+    pub last_disbursement: Option<NaiveDate>,
+    /// The first day of its ongoing activities: the clock starts there when nothing was paid.
+    pub active_since: NaiveDate,
+}
+
+/// Everything the rules read about one plan on one date.
+#[derive(Debug, Clone)]
+pub struct PlanFacts {
+    pub plan_code: String,
+    pub plan_currency: Currency,
+    pub fiscal_year_start: FiscalYearStart,
+    pub as_of: NaiveDate,
+    pub obligations: Vec<ObligationFacts>,
+    pub activities: Vec<ActivityFacts>,
+    pub budget_lines: Vec<BudgetLineFacts>,
+    pub commitments: Vec<CommitmentFacts>,
+    pub institutions: Vec<InstitutionFacts>,
+}
+
+impl PlanFacts {
+    /// The fiscal year that contains the as-of date: the year the rules evaluate.
+    pub fn fiscal_year(&self) -> i32 {
+        self.fiscal_year_start.year_of(self.as_of)
+    }
+
+    /// The first and last day of [`Self::fiscal_year`] (the as-of date twice outside the
+    /// calendar naptrack handles).
+    pub fn year_bounds(&self) -> (NaiveDate, NaiveDate) {
+        self.fiscal_year_start
+            .bounds(self.fiscal_year())
+            .unwrap_or((self.as_of, self.as_of))
+    }
+
+    /// The share of [`Self::fiscal_year`] elapsed at the end of the as-of date.
+    pub fn elapsed_share(&self) -> Decimal {
+        elapsed_share(self.fiscal_year_start, self.fiscal_year(), self.as_of)
+    }
+
+    /// The obligations in force on the as-of date.
+    pub fn obligations_in_force(&self) -> impl Iterator<Item = &ObligationFacts> {
+        self.obligations
+            .iter()
+            .filter(|o| o.in_force_from <= self.as_of)
+    }
+}
+
+/// The share of fiscal year `year` elapsed at the end of `as_of`, from 0 to 1: the as-of day
+/// counts as elapsed, so on the last day of the year the share is 1.
+pub fn elapsed_share(start: FiscalYearStart, year: i32, as_of: NaiveDate) -> Decimal {
+    let Some((first, last)) = start.bounds(year) else {
+        return Decimal::ZERO;
+    };
+    let length = (last - first).num_days() + 1;
+    let elapsed = ((as_of - first).num_days() + 1).clamp(0, length);
+    Decimal::from(elapsed) / Decimal::from(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::date;
+    use super::*;
+
+    #[test]
+    fn october_fiscal_years_count_elapsed_time_from_october() {
+        let start = FiscalYearStart::new(10).unwrap();
+        assert_eq!(
+            elapsed_share(start, 2016, date("2015-09-30")),
+            Decimal::ZERO
+        );
+        assert_eq!(elapsed_share(start, 2016, date("2016-09-30")), Decimal::ONE);
+        // 2015-10-01 to 2016-03-31 is 183 of the year's 366 days.
+        assert_eq!(
+            elapsed_share(start, 2016, date("2016-03-31")),
+            Decimal::new(5, 1)
+        );
+    }
+}

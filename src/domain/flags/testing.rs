@@ -1,0 +1,67 @@
+//! Facts to build the rules' unit tests from: a 2016 calendar-year plan in EUR, and one
+//! obligation and budget line to vary.
+
+use chrono::NaiveDate;
+
+use super::{BudgetLineFacts, Flag, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate};
+use crate::domain::Currency;
+use crate::domain::fiscal::FiscalYearStart;
+use crate::money::Amount;
+
+pub fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+pub fn amount(text: &str) -> Amount {
+    Amount::parse(text).unwrap()
+}
+
+pub fn eur() -> Currency {
+    "EUR".parse().unwrap()
+}
+
+pub fn facts(as_of: &str) -> PlanFacts {
+    PlanFacts {
+        plan_code: "NAP".into(),
+        plan_currency: eur(),
+        fiscal_year_start: FiscalYearStart::new(1).unwrap(),
+        as_of: date(as_of),
+        obligations: vec![],
+        activities: vec![],
+        budget_lines: vec![],
+        commitments: vec![],
+        institutions: vec![],
+    }
+}
+
+pub fn obligation(allocated: &str, disbursed: &str, minimum: Option<&str>) -> ObligationFacts {
+    ObligationFacts {
+        code: "VCF".into(),
+        title: "The victim compensation fund".into(),
+        legal_basis: "Law 04/L-218, Article 27".into(),
+        in_force_from: date("2015-01-01"),
+        annual_minimum: minimum.map(amount),
+        currency: eur(),
+        allocated: amount(allocated),
+        disbursed: amount(disbursed),
+    }
+}
+
+pub fn line(amount_text: &str, disbursed: &str) -> BudgetLineFacts {
+    BudgetLineFacts {
+        code: "BL-1".into(),
+        activity_title: "Shelters".into(),
+        amount: amount(amount_text),
+        currency: eur(),
+        disbursed: amount(disbursed),
+    }
+}
+
+pub fn rules(flags: &[Flag]) -> Vec<Rule> {
+    flags.iter().map(|f| f.rule).collect()
+}
+
+/// Every rule with the contract's thresholds, as the service runs them.
+pub fn run(facts: &PlanFacts) -> Vec<Flag> {
+    evaluate(facts, &Thresholds::default())
+}

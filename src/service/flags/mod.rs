@@ -1,0 +1,90 @@
+//! Gathers the facts the flag rules read, with aggregate queries (the database sums; no
+//! disbursement is loaded one by one), and evaluates the rules of [`crate::domain::flags`].
+//!
+//! Each kind of fact has its own gathering file here, run once per evaluation and shared by
+//! every rule that reads it: the budget lines of the year (which obligations and activities
+//! are funded by, too), obligations, activities, the institutions that lead them, and
+//! commitments.
+//!
+//! Money is compared in the currency it was promised in: an obligation's allocation in the
+//! obligation's currency (the plan's when it names none), a budget line's payments in the
+//! line's currency, a commitment's in the commitment's. Amounts in another currency are
+//! converted by [`crate::domain::conversion::RateTable`]: budget lines at the first day of
+//! their fiscal year, disbursements at their own date.
+
+use chrono::NaiveDate;
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+
+use crate::domain::fiscal::FiscalYearStart;
+use crate::domain::flags::{self, Flag, PlanFacts, Thresholds};
+use crate::entity::plan;
+use crate::error::{Error, Result};
+use crate::service::rates::rate_table;
+
+mod activities;
+mod budget_lines;
+mod commitments;
+mod institutions;
+mod obligations;
+mod query;
+
+/// The flags of one plan on one date.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagReport {
+    pub plan: String,
+    pub as_of: NaiveDate,
+    pub fiscal_year: i32,
+    pub flags: Vec<Flag>,
+}
+
+/// The flags of `plan` as of `as_of`, for the fiscal year that contains that date.
+pub async fn flags(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+    thresholds: &Thresholds,
+) -> Result<FlagReport> {
+    let facts = gather(db, plan, as_of).await?;
+    Ok(FlagReport {
+        plan: plan.code.clone(),
+        as_of,
+        fiscal_year: facts.fiscal_year(),
+        flags: flags::evaluate(&facts, thresholds),
+    })
+}
+
+/// Reads everything the rules need about `plan` on `as_of`: each kind of fact once, with the
+/// exchange rates read once for all of them.
+pub async fn gather(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+) -> Result<PlanFacts> {
+    let start = FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
+        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
+    })?;
+    let year = start.year_of(as_of);
+    let (year_start, _) = start.bounds(year).ok_or_else(|| {
+        Error::BadRequest(format!("{as_of} is outside the calendar naptrack handles"))
+    })?;
+    let rates = rate_table(db).await?;
+
+    let lines = budget_lines::gather(db, plan, year, as_of, &rates).await?;
+    let obligations = obligations::gather(db, plan, &lines, &rates, year_start).await?;
+    let activity_list = activities::gather(db, plan).await?;
+    let institutions = institutions::gather(db, plan, as_of, &activity_list).await?;
+    let commitments = commitments::gather(db, plan, as_of, &rates).await?;
+
+    Ok(PlanFacts {
+        plan_code: plan.code.clone(),
+        plan_currency: plan.currency,
+        fiscal_year_start: start,
+        as_of,
+        obligations,
+        activities: activities::facts(&activity_list, &lines),
+        budget_lines: lines.into_iter().map(|line| line.facts).collect(),
+        commitments,
+        institutions,
+    })
+}
