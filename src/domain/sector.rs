@@ -540,7 +540,12 @@ mod tests {
         };
         let mut active = Vec::new();
         let mut withdrawn = Vec::new();
-        for item in xml.split("<codelist-item").skip(1) {
+        // Each item, not the enclosing <codelist-items>.
+        for item in xml
+            .split("<codelist-item")
+            .skip(1)
+            .filter(|i| !i.starts_with("s>"))
+        {
             let code = item
                 .split_once("<code>")
                 .and_then(|(_, rest)| rest.split_once("</code>"))
