@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 
+use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::records::guard_formula;
 use crate::domain::results::{achievement, cost_per_unit};
 use crate::domain::{Currency, Measure, ResultType};
@@ -75,33 +76,19 @@ pub async fn measured_indicators(
         .filter(activity::Column::PlanId.eq(plan.id))
         .all(db)
         .await?;
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for o in &objectives {
-        if let Some(parent) = o.parent_id {
-            children.entry(parent).or_default().push(o.id);
-        }
-    }
     let mut activities_of: HashMap<i32, Vec<i32>> = HashMap::new();
     for a in &activities {
         activities_of.entry(a.objective_id).or_default().push(a.id);
     }
+    let tree: Vec<(i32, Option<i32>)> = objectives.iter().map(|o| (o.id, o.parent_id)).collect();
     let mut measured: Vec<MeasuredIndicator> = indicators
         .into_iter()
         .map(|indicator| {
-            let mut activity_ids = BTreeSet::new();
-            if let Some(id) = indicator.activity_id {
-                activity_ids.insert(id);
-            }
-            // The objective and its descendants; the import refuses cycles, and `seen`
-            // keeps this finite even so.
-            let mut stack: Vec<i32> = indicator.objective_id.into_iter().collect();
-            let mut seen = BTreeSet::new();
-            while let Some(objective_id) = stack.pop() {
-                if !seen.insert(objective_id) {
-                    continue;
+            let mut activity_ids: BTreeSet<i32> = indicator.activity_id.into_iter().collect();
+            if let Some(root) = indicator.objective_id {
+                for objective_id in descendants(root, tree.iter().copied()) {
+                    activity_ids.extend(activities_of.get(&objective_id).into_iter().flatten());
                 }
-                activity_ids.extend(activities_of.get(&objective_id).into_iter().flatten());
-                stack.extend(children.get(&objective_id).into_iter().flatten());
             }
             MeasuredIndicator {
                 indicator,
@@ -172,37 +159,103 @@ pub async fn values(
         .collect())
 }
 
-/// The results report of `plan`: one row per indicator and fiscal year that has a target or
-/// an actual (only `fiscal_year` when given), in indicator code and year order.
+/// One fiscal year of one indicator, with the money disbursed on what it measures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorYear {
+    pub fiscal_year: i32,
+    pub target: Option<Quantity>,
+    pub actual: Option<Quantity>,
+    pub achievement: Option<Decimal>,
+    pub disbursed: Amount,
+    pub cost_per_unit: Option<Amount>,
+}
+
+/// An indicator with every fiscal year of its plan (and any other year it has values for).
+pub struct IndicatorResults {
+    pub measured: MeasuredIndicator,
+    pub years: Vec<IndicatorYear>,
+}
+
+/// The fiscal years of `plan`, from the one containing its start date to the one containing
+/// its end date.
+pub fn plan_years(plan: &plan::Model) -> Result<Vec<i32>> {
+    let fiscal = FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
+        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
+    })?;
+    Ok((fiscal.year_of(plan.start_date)..=fiscal.year_of(plan.end_date)).collect())
+}
+
+/// Every indicator of `plan` in code order with each of the plan's fiscal years: target,
+/// actual, achievement, the money disbursed on what it measures, and the cost per unit.
 ///
 /// Invariants: achievement and cost per unit are computed exactly from the stored values and
-/// rounded half-to-even once (one decimal; the currency's minor unit); `disbursed` is the sum
-/// of the execution report's disbursed money over the activities the indicator measures.
+/// rounded half-to-even once (one decimal; the currency's minor unit); the money is the sum of
+/// the execution report's disbursed money over the activities the indicator measures.
+pub async fn plan_results(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+) -> Result<Vec<IndicatorResults>> {
+    let measured = measured_indicators(db, plan).await?;
+    let values = values(db, measured.iter().map(|m| m.indicator.id)).await?;
+    let mut years: BTreeSet<i32> = plan_years(plan)?.into_iter().collect();
+    years.extend(values.keys().map(|(_, year)| *year));
+    let mut money_by_year = HashMap::new();
+    if !measured.is_empty() {
+        for year in &years {
+            money_by_year.insert(*year, disbursed_by_activity(db, plan, *year, None).await?);
+        }
+    }
+    let minor_units = plan.currency.minor_units();
+    measured
+        .into_iter()
+        .map(|m| {
+            let i = &m.indicator;
+            let years = years
+                .iter()
+                .map(|year| {
+                    let value = values.get(&(i.id, *year));
+                    let (target, actual) =
+                        (value.and_then(|v| v.target), value.and_then(|v| v.actual));
+                    let disbursed = money_by_year
+                        .get(year)
+                        .map_or(Ok(Amount::ZERO), |by_activity| money_of(&m, by_activity))?;
+                    Ok(IndicatorYear {
+                        fiscal_year: *year,
+                        target,
+                        actual,
+                        achievement: target
+                            .zip(actual)
+                            .and_then(|(t, a)| achievement(t, a, i.ascending)),
+                        disbursed,
+                        cost_per_unit: actual
+                            .filter(|_| i.measure == Measure::Unit)
+                            .and_then(|a| cost_per_unit(disbursed, a, minor_units)),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(IndicatorResults { measured: m, years })
+        })
+        .collect()
+}
+
+/// The results report of `plan`: one row per indicator and fiscal year that has a target or
+/// an actual (only `fiscal_year` when given), in indicator code and year order, computed as
+/// [`plan_results`] computes them.
 pub async fn results(
     db: &DatabaseConnection,
     plan: &plan::Model,
     fiscal_year: Option<i32>,
 ) -> Result<ResultsReport> {
-    let measured = measured_indicators(db, plan).await?;
-    let values = values(db, measured.iter().map(|m| m.indicator.id)).await?;
-    let years: BTreeSet<i32> = values
-        .keys()
-        .map(|(_, year)| *year)
-        .filter(|year| fiscal_year.is_none_or(|wanted| wanted == *year))
-        .collect();
-    let mut money_by_year = HashMap::new();
-    for year in &years {
-        money_by_year.insert(*year, disbursed_by_activity(db, plan, *year, None).await?);
-    }
     let mut rows = Vec::new();
-    for m in &measured {
-        let i = &m.indicator;
-        for year in &years {
-            let Some(value) = values.get(&(i.id, *year)) else {
+    for result in plan_results(db, plan).await? {
+        let i = &result.measured.indicator;
+        for year in result.years {
+            if year.target.is_none() && year.actual.is_none() {
                 continue;
-            };
-            let disbursed = money_of(m, &money_by_year[year])?;
-            let (target, actual) = (value.target, value.actual);
+            }
+            if fiscal_year.is_some_and(|wanted| wanted != year.fiscal_year) {
+                continue;
+            }
             rows.push(ResultsRow {
                 indicator: i.code.clone(),
                 title: i.title.clone(),
@@ -210,17 +263,13 @@ pub async fn results(
                 measure: i.measure,
                 ascending: i.ascending,
                 unit: i.unit.clone(),
-                fiscal_year: *year,
+                fiscal_year: year.fiscal_year,
                 baseline: i.baseline_value,
-                target,
-                actual,
-                achievement: target
-                    .zip(actual)
-                    .and_then(|(t, a)| achievement(t, a, i.ascending)),
-                disbursed,
-                cost_per_unit: actual
-                    .filter(|_| i.measure == Measure::Unit)
-                    .and_then(|a| cost_per_unit(disbursed, a, plan.currency.minor_units())),
+                target: year.target,
+                actual: year.actual,
+                achievement: year.achievement,
+                disbursed: year.disbursed,
+                cost_per_unit: year.cost_per_unit,
             });
         }
     }
@@ -363,4 +412,102 @@ pub fn write_table<W: std::io::Write>(report: &ResultsReport, mut out: W) -> Res
         print(&mut out, line)?;
     }
     Ok(())
+}
+
+/// The codes of a plan's activities and of its objectives, by id.
+pub struct PlanCodes {
+    pub activities: HashMap<i32, String>,
+    pub objectives: HashMap<i32, String>,
+}
+
+impl PlanCodes {
+    pub fn activity(&self, id: i32) -> &str {
+        self.activities.get(&id).map_or("", String::as_str)
+    }
+
+    pub fn objective(&self, id: i32) -> &str {
+        self.objectives.get(&id).map_or("", String::as_str)
+    }
+}
+
+/// The codes of `plan`'s activities and objectives.
+pub async fn plan_codes(db: &DatabaseConnection, plan: &plan::Model) -> Result<PlanCodes> {
+    let activities = activity::Entity::find()
+        .filter(activity::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    let objectives = objective::Entity::find()
+        .filter(objective::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    Ok(PlanCodes {
+        activities: activities.into_iter().map(|a| (a.id, a.code)).collect(),
+        objectives: objectives.into_iter().map(|o| (o.id, o.code)).collect(),
+    })
+}
+
+/// The ids of the activities that one activity's or one objective's work covers (the
+/// objective's and its sub-objectives' activities); `None` when neither is named. An unknown
+/// code is not found.
+pub async fn scope(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    objective: Option<&str>,
+    activity: Option<&str>,
+) -> Result<Option<BTreeSet<i32>>> {
+    let codes = plan_codes(db, plan).await?;
+    let find = |map: &HashMap<i32, String>, code: &str, what: &str| {
+        map.iter()
+            .find(|(_, c)| c.as_str() == code)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| {
+                Error::NotFound(format!("there is no {what} {code} in plan {}", plan.code))
+            })
+    };
+    if let Some(code) = activity {
+        return Ok(Some(BTreeSet::from([find(
+            &codes.activities,
+            code,
+            "activity",
+        )?])));
+    }
+    let Some(code) = objective else {
+        return Ok(None);
+    };
+    let root = find(&codes.objectives, code, "objective")?;
+    let objectives = objective::Entity::find()
+        .filter(objective::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    let activities = activity::Entity::find()
+        .filter(activity::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    let covered = descendants(root, objectives.iter().map(|o| (o.id, o.parent_id)));
+    Ok(Some(
+        activities
+            .iter()
+            .filter(|a| covered.contains(&a.objective_id))
+            .map(|a| a.id)
+            .collect(),
+    ))
+}
+
+/// `root` and every objective below it, given each objective's id and parent.
+fn descendants(root: i32, tree: impl Iterator<Item = (i32, Option<i32>)>) -> BTreeSet<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (id, parent) in tree {
+        if let Some(parent) = parent {
+            children.entry(parent).or_default().push(id);
+        }
+    }
+    // The import refuses cycles; `covered` keeps this finite even so.
+    let mut covered = BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if covered.insert(id) {
+            stack.extend(children.get(&id).into_iter().flatten());
+        }
+    }
+    covered
 }
