@@ -299,6 +299,60 @@ impl FromStr for Rate {
     }
 }
 
+/// An exact quantity that is not money: an indicator's baseline, target or actual (victims
+/// identified, a percentage of cases). Read by the amounts' grammar (at most 14 integer and 4
+/// fraction digits) and stored like them, as a count of ten-thousandths.
+///
+/// Invariant: a whole number of ten-thousandths within the amounts' range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    pub const ZERO: Quantity = Quantity(0);
+    /// 100, the upper bound of a percentage.
+    pub const HUNDRED: Quantity = Quantity(1_000_000);
+
+    /// Reads a quantity written like an amount; anything else is an error, never rounded.
+    pub fn parse(text: &str) -> Result<Self, MoneyError> {
+        Amount::parse(text).map(|amount| Quantity(amount.units()))
+    }
+
+    pub const fn units(self) -> i64 {
+        self.0
+    }
+
+    pub const fn from_units(units: i64) -> Self {
+        Quantity(units)
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0, AMOUNT_SCALE)
+    }
+
+    pub const fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    /// Whether the quantity lies between 0 and 100, as a percentage must.
+    pub const fn is_percentage(self) -> bool {
+        self.0 >= 0 && self.0 <= Self::HUNDRED.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    /// The shortest exact text: `47`, `12.5`, `0.0001`. Parsing it gives back the same value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&format_decimal(self.to_decimal(), 0))
+    }
+}
+
+impl FromStr for Quantity {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Quantity::parse(s)
+    }
+}
+
 /// Both types travel in JSON as strings (`"1500.00"`), so no client reads them as floats.
 macro_rules! serde_as_text {
     ($type:ty, $expecting:literal) => {
@@ -332,6 +386,7 @@ macro_rules! serde_as_text {
 
 serde_as_text!(Amount, "an amount");
 serde_as_text!(Rate, "an exchange rate");
+serde_as_text!(Quantity, "a value");
 
 /// Storage of both types as `BIGINT` counts of their smallest unit (see the module comment).
 macro_rules! stored_as_bigint {
@@ -393,6 +448,7 @@ macro_rules! stored_as_bigint {
 
 stored_as_bigint!(Amount, |units| Some(Amount::from_units(units)));
 stored_as_bigint!(Rate, Rate::from_units);
+stored_as_bigint!(Quantity, |units| Some(Quantity::from_units(units)));
 
 #[cfg(test)]
 mod tests {
@@ -402,6 +458,29 @@ mod tests {
         Amount::parse(text)
             .map(|a| a.to_string())
             .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_quantity_prints_its_shortest_exact_text() {
+        let text = |t: &str| Quantity::parse(t).map(|q| q.to_string());
+        assert_eq!(text("47.00"), Ok("47".to_owned()));
+        assert_eq!(text("12.5"), Ok("12.5".to_owned()));
+        assert_eq!(text("0.0001"), Ok("0.0001".to_owned()));
+        assert_eq!(
+            text("99999999999999.9999"),
+            Ok("99999999999999.9999".to_owned())
+        );
+        assert!(text("1.00001").is_err());
+        assert!(text("1e3").is_err());
+    }
+
+    #[test]
+    fn a_percentage_lies_between_zero_and_a_hundred() {
+        let is_percentage = |t: &str| Quantity::parse(t).map(Quantity::is_percentage);
+        assert_eq!(is_percentage("0"), Ok(true));
+        assert_eq!(is_percentage("100"), Ok(true));
+        assert_eq!(is_percentage("100.0001"), Ok(false));
+        assert_eq!(is_percentage("-0.0001"), Ok(false));
     }
 
     #[test]

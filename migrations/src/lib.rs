@@ -7,6 +7,7 @@ mod m20261129_000001_initial;
 mod m20261210_000002_login_attempts;
 mod m20261211_000003_disbursement_cover;
 mod m20261212_000004_disbursement_month;
+mod m20261213_000005_indicators;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_login_attempts::Migration),
             Box::new(m20261211_000003_disbursement_cover::Migration),
             Box::new(m20261212_000004_disbursement_month::Migration),
+            Box::new(m20261213_000005_indicators::Migration),
         ]
     }
 }

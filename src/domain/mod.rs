@@ -8,8 +8,12 @@ pub mod fiscal;
 pub mod flags;
 pub mod iati;
 pub mod records;
+pub mod results;
+pub mod sector;
 pub mod vocabulary;
 
 pub use currency::Currency;
 pub use date::IsoDate;
-pub use vocabulary::{ActivityStatus, FundingSourceKind, InstitutionKind, Role};
+pub use vocabulary::{
+    ActivityStatus, FundingSourceKind, InstitutionKind, Measure, ResultType, Role,
+};

@@ -1,5 +1,5 @@
 //! The closed vocabularies of the contract: institution kinds, funding-source kinds, activity
-//! statuses and user roles. Each is stored as its contract word, and the database refuses any
+//! statuses, indicators' result types and measures, and user roles. Each is stored as its contract word, and the database refuses any
 //! other word with a CHECK constraint.
 
 use std::fmt;
@@ -84,6 +84,23 @@ vocabulary!(
         Ongoing => "ongoing",
         Completed => "completed",
         Cancelled => "cancelled",
+    }
+);
+
+vocabulary!(
+    /// What level of result an indicator measures (IATI's ResultType: 1, 2, 3).
+    ResultType, "result type" {
+        Output => "output",
+        Outcome => "outcome",
+        Impact => "impact",
+    }
+);
+
+vocabulary!(
+    /// How an indicator's values are expressed (IATI's IndicatorMeasure: 1, 2).
+    Measure, "measure" {
+        Unit => "unit",
+        Percentage => "percentage",
     }
 );
 

@@ -11,6 +11,8 @@ pub mod disbursement;
 pub mod exchange_rate;
 pub mod funding_source;
 pub mod idempotency_key;
+pub mod indicator;
+pub mod indicator_value;
 pub mod institution;
 pub mod objective;
 pub mod obligation;

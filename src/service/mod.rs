@@ -14,6 +14,7 @@ pub mod rates;
 pub mod records;
 pub mod report_cache;
 pub mod reports;
+pub mod results;
 pub mod samples;
 pub mod statements;
 pub mod summary;

@@ -9,11 +9,13 @@ use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::Error;
-use crate::money::Amount;
+use crate::money::{Amount, Quantity};
 
 const ALLOCATED: RGBColor = RGBColor(0x9e, 0xc5, 0xe8);
 const DISBURSED: RGBColor = RGBColor(0x0b, 0x4f, 0x8a);
 const INK: RGBColor = RGBColor(0x1b, 0x1f, 0x24);
+const TARGET: RGBColor = RGBColor(0x6b, 0x6f, 0x76);
+const ACTUAL: RGBColor = RGBColor(0xb3, 0x26, 0x1e);
 
 fn to_f64(amount: Amount) -> f64 {
     amount.to_decimal().to_f64().unwrap_or(0.0)
@@ -217,9 +219,187 @@ pub fn disbursed_over_time(
     Ok(finish(svg, title))
 }
 
+fn quantity_to_f64(value: Quantity) -> f64 {
+    value.to_decimal().to_f64().unwrap_or(0.0)
+}
+
+/// One fiscal year of [`results_over_years`].
+pub struct YearResult {
+    pub year: i32,
+    pub target: Option<Quantity>,
+    pub actual: Option<Quantity>,
+    pub disbursed: Amount,
+}
+
+/// An indicator's target and actual per fiscal year (lines with points, on the left axis, in
+/// the indicator's unit) beside the money disbursed on what it measures (light bars, on the
+/// right axis, in the plan's currency), so a fall in results while spending rises shows.
+pub fn results_over_years(
+    title: &str,
+    unit: &str,
+    currency: &str,
+    years: &[YearResult],
+) -> Result<String, Error> {
+    let n = years.len().max(1);
+    let width = u32::try_from(n * 90 + 260).unwrap_or(u32::MAX).max(640);
+    let (low, high) = y_range(
+        years
+            .iter()
+            .flat_map(|y| [y.target, y.actual])
+            .flatten()
+            .map(quantity_to_f64),
+    );
+    let (money_low, money_high) = y_range(years.iter().map(|y| to_f64(y.disbursed)));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let last = i32::try_from(n).unwrap_or(i32::MAX) - 1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18).into_font().color(&INK))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .right_y_label_area_size(110)
+            .build_cartesian_2d((0..last).into_segmented(), low..high)
+            .map_err(chart_error)?
+            .set_secondary_coord((0..last).into_segmented(), money_low..money_high);
+        let label_of = |value: &SegmentValue<i32>| match value {
+            SegmentValue::CenterOf(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| years.get(i))
+                .map_or_else(String::new, |y| y.year.to_string()),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&label_of)
+            .x_desc("Fiscal year")
+            .y_desc(unit.to_owned())
+            .y_label_formatter(&|y| tick(*y))
+            .label_style(("sans-serif", 13).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(format!("Disbursed ({currency})"))
+            .y_label_formatter(&|y| tick(*y))
+            .label_style(("sans-serif", 13).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_secondary_series(
+                Histogram::vertical(chart.borrow_secondary())
+                    .style(ALLOCATED.filled())
+                    .margin(18)
+                    .baseline(0.0)
+                    .data(
+                        years
+                            .iter()
+                            .enumerate()
+                            .map(|(i, y)| (i32::try_from(i).unwrap_or(0), to_f64(y.disbursed))),
+                    ),
+            )
+            .map_err(chart_error)?
+            .label(format!("Disbursed ({currency})"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], ALLOCATED.filled()));
+        let points = |pick: fn(&YearResult) -> Option<Quantity>| -> Vec<(SegmentValue<i32>, f64)> {
+            years
+                .iter()
+                .enumerate()
+                .filter_map(|(i, y)| {
+                    pick(y).map(|v| {
+                        (
+                            SegmentValue::CenterOf(i32::try_from(i).unwrap_or(0)),
+                            quantity_to_f64(v),
+                        )
+                    })
+                })
+                .collect()
+        };
+        for (name, color, pick) in [
+            (
+                "Target",
+                TARGET,
+                (|y: &YearResult| y.target) as fn(&YearResult) -> Option<Quantity>,
+            ),
+            ("Actual", ACTUAL, |y: &YearResult| y.actual),
+        ] {
+            let line = points(pick);
+            chart
+                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 4, color.filled())))
+                .map_err(chart_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(INK)
+            .label_font(("sans-serif", 13).into_font().color(&INK))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(finish(svg, title))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_results_chart_labels_both_axes_and_every_year() {
+        let q = |t: &str| Quantity::parse(t).ok();
+        let a = |t: &str| Amount::parse(t).unwrap_or_default();
+        let svg = results_over_years(
+            "Victims identified",
+            "victims",
+            "EUR",
+            &[
+                YearResult {
+                    year: 2016,
+                    target: q("70"),
+                    actual: q("54"),
+                    disbursed: a("56900"),
+                },
+                YearResult {
+                    year: 2017,
+                    target: q("75"),
+                    actual: q("47"),
+                    disbursed: a("59500"),
+                },
+                YearResult {
+                    year: 2018,
+                    target: q("80"),
+                    actual: None,
+                    disbursed: a("0"),
+                },
+            ],
+        )
+        .unwrap_or_default();
+        for text in [
+            "Victims identified",
+            "victims",
+            "Disbursed (EUR)",
+            "2016",
+            "2018",
+            "Target",
+            "Actual",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+    }
 
     #[test]
     fn ticks_are_whole_and_grouped() {

@@ -9,6 +9,7 @@ mod charts;
 mod demo;
 mod forms;
 mod pages;
+mod results;
 mod session;
 mod statement;
 
@@ -230,6 +231,8 @@ pub fn stage() -> AdHoc {
                     pages::get_flags,
                     pages::get_reports,
                     pages::get_report_csv,
+                    results::get_results,
+                    results::get_results_csv,
                     statement::get_donor_statement,
                     statement::get_donor_statement_csv,
                     pages::get_plan,

@@ -1,0 +1,187 @@
+//! The results page: per indicator, a chart of target and actual over the plan's fiscal years
+//! beside the money disbursed on what it measures, and a table with the achievement and the
+//! cost per unit of result. Read by every role; recorders get a link to enter or correct a
+//! year's values.
+
+use askama::Template;
+use rocket::State;
+use rocket::get;
+use rocket::http::ContentType;
+use rocket::response::content::RawText;
+use sea_orm::DatabaseConnection;
+
+use super::charts::{YearResult, results_over_years};
+use super::pages::page_plan;
+use super::session::WebUser;
+use super::{Nav, Page, WebError, render, urlencode};
+use crate::domain::Role;
+use crate::entity::plan;
+use crate::service::report_cache::ReportCache;
+use crate::service::results::{
+    IndicatorResults, PlanCodes, plan_codes, plan_results, scope, write_csv,
+};
+
+struct YearRow {
+    fiscal_year: i32,
+    target: String,
+    actual: String,
+    achievement: String,
+    disbursed: String,
+    cost_per_unit: String,
+    edit_href: String,
+}
+
+struct IndicatorView {
+    code: String,
+    title: String,
+    result_type: String,
+    direction: &'static str,
+    measures: String,
+    unit: String,
+    baseline: Option<String>,
+    chart: String,
+    years: Vec<YearRow>,
+}
+
+#[derive(Template)]
+#[template(path = "results.html")]
+struct ResultsPage {
+    nav: Nav,
+    plan: plan::Model,
+    currency: String,
+    scope: Option<String>,
+    scoped: bool,
+    may_record: bool,
+    csv_href: String,
+    indicators: Vec<IndicatorView>,
+}
+
+fn or_dash<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| v.to_string())
+}
+
+fn view(
+    plan: &plan::Model,
+    result: &IndicatorResults,
+    codes: &PlanCodes,
+) -> crate::error::Result<IndicatorView> {
+    let i = &result.measured.indicator;
+    let unit = match (i.measure, &i.unit) {
+        (crate::domain::Measure::Percentage, _) => "%".to_owned(),
+        (_, Some(unit)) if !unit.is_empty() => unit.clone(),
+        _ => "units".to_owned(),
+    };
+    let chart_years: Vec<YearResult> = result
+        .years
+        .iter()
+        .map(|y| YearResult {
+            year: y.fiscal_year,
+            target: y.target,
+            actual: y.actual,
+            disbursed: y.disbursed,
+        })
+        .collect();
+    let chart = results_over_years(&i.title, &unit, plan.currency.code(), &chart_years)?;
+    let measures = match (i.activity_id, i.objective_id) {
+        (Some(id), _) => format!("activity {}", codes.activity(id)),
+        (_, Some(id)) => format!("objective {} and its sub-objectives", codes.objective(id)),
+        _ => String::new(),
+    };
+    Ok(IndicatorView {
+        code: i.code.clone(),
+        title: i.title.clone(),
+        result_type: i.result_type.to_string(),
+        direction: if i.ascending {
+            "higher is better"
+        } else {
+            "lower is better"
+        },
+        measures,
+        baseline: i
+            .baseline_value
+            .zip(i.baseline_year)
+            .map(|(value, year)| format!("{value} in {year}")),
+        chart,
+        unit,
+        years: result
+            .years
+            .iter()
+            .map(|y| YearRow {
+                fiscal_year: y.fiscal_year,
+                target: or_dash(y.target),
+                actual: or_dash(y.actual),
+                achievement: or_dash(y.achievement.map(|a| format!("{a} %"))),
+                disbursed: y.disbursed.grouped(),
+                cost_per_unit: or_dash(y.cost_per_unit.map(|c| c.grouped())),
+                edit_href: format!(
+                    "/results/values?plan={}&indicator={}&fiscal_year={}",
+                    urlencode(&plan.code),
+                    urlencode(&i.code),
+                    y.fiscal_year
+                ),
+            })
+            .collect(),
+    })
+}
+
+/// `GET /results`: the plan's indicators, or only those measuring one objective's or one
+/// activity's work (`objective=`, `activity=`).
+#[get("/results?<plan>&<objective>&<activity>")]
+pub async fn get_results(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    plan: Option<&str>,
+    objective: Option<&str>,
+    activity: Option<&str>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let objective = objective.filter(|c| !c.is_empty());
+    let activity = activity.filter(|c| !c.is_empty());
+    let codes = plan_codes(db, &plan).await?;
+    let scope_activities = scope(db, &plan, objective, activity).await?;
+    let mut indicators = Vec::new();
+    for result in plan_results(db, &plan).await? {
+        let in_scope = scope_activities
+            .as_ref()
+            .is_none_or(|ids| !ids.is_disjoint(&result.measured.activity_ids));
+        if in_scope {
+            indicators.push(view(&plan, &result, &codes)?);
+        }
+    }
+    let scope = match (objective, activity) {
+        (_, Some(code)) => Some(format!("indicators that measure activity {code}")),
+        (Some(code), None) => Some(format!("indicators that measure objective {code}")),
+        _ => None,
+    };
+    render(&ResultsPage {
+        nav: user.nav(),
+        currency: plan.currency.to_string(),
+        scoped: scope.is_some(),
+        scope,
+        may_record: crate::auth::Writer::ROLES.contains(&user.caller.role)
+            && user.caller.role != Role::Donor,
+        csv_href: format!("/results.csv?plan={}", urlencode(&plan.code)),
+        indicators,
+        plan,
+    })
+}
+
+/// `GET /results.csv`: the results report as the API's CSV, with the session instead of a
+/// bearer token.
+#[get("/results.csv?<plan>&<fiscal_year>")]
+pub async fn get_results_csv(
+    db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
+    _user: WebUser,
+    plan: Option<&str>,
+    fiscal_year: Option<i32>,
+) -> Result<(ContentType, RawText<Vec<u8>>), WebError> {
+    let plan = page_plan(db, plan).await?;
+    let report = cache.results(db, &plan, fiscal_year).await?;
+    let mut bytes = Vec::new();
+    write_csv(&report, &mut bytes)?;
+    Ok((
+        ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+        RawText(bytes),
+    ))
+}
