@@ -12,6 +12,7 @@ pub mod exchange_rate;
 pub mod funding_source;
 pub mod idempotency_key;
 pub mod institution;
+pub mod login_attempt;
 pub mod objective;
 pub mod obligation;
 pub mod plan;

@@ -15,6 +15,7 @@ pub mod records;
 pub mod report_cache;
 pub mod reports;
 pub mod samples;
+pub mod sessions;
 pub mod statements;
 pub mod summary;
 pub mod users;
