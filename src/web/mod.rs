@@ -112,7 +112,7 @@ impl<'r> Responder<'r, 'static> for WebError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         match self {
             WebError::SignIn(next) => {
-                Redirect::to(uri!(session::get_login(next = Some(next.as_str()))))
+                Redirect::to(uri!(session::get_login(next = session::ReturnTo(&next))))
                     .respond_to(request)
             }
             WebError::Page(error) => {
@@ -198,7 +198,7 @@ fn html_error(
     if status == Status::Unauthorized {
         let next = request.uri().to_string();
         return Ok(Redirect::to(uri!(session::get_login(
-            next = Some(next.as_str())
+            next = session::ReturnTo(&next)
         ))));
     }
     let message = match status.code {

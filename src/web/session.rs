@@ -15,6 +15,7 @@
 
 use chrono::Utc;
 use rocket::form::{Form, FromForm};
+use rocket::http::uri::fmt::{Formatter, FromUriParam, Query, UriDisplay};
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
@@ -22,7 +23,7 @@ use rocket::response::content::RawHtml;
 use rocket::{State, get, post, uri};
 use sea_orm::DatabaseConnection;
 
-use super::{Nav, WebError, render};
+use super::{Nav, WebError, render, urlencode};
 use crate::domain::Role;
 use crate::error::Error;
 use crate::service::audit::hex;
@@ -203,6 +204,25 @@ fn safe_next(next: Option<&str>) -> String {
             path.to_owned()
         }
         _ => uri!(super::pages::dashboard::get_dashboard(plan = _)).to_string(),
+    }
+}
+
+/// The page to come back to after sign-in, as the `next` of a link to [`get_login`]. It is
+/// written with [`urlencode`], which keeps a path's slashes, so the address reads
+/// `/login?next=/dashboard` rather than `/login?next=%2Fdashboard`.
+pub struct ReturnTo<'a>(pub &'a str);
+
+impl UriDisplay<Query> for ReturnTo<'_> {
+    fn fmt(&self, f: &mut Formatter<'_, Query>) -> std::fmt::Result {
+        f.write_raw(urlencode(self.0))
+    }
+}
+
+impl<'a> FromUriParam<Query, ReturnTo<'a>> for Option<&str> {
+    type Target = ReturnTo<'a>;
+
+    fn from_uri_param(param: ReturnTo<'a>) -> ReturnTo<'a> {
+        param
     }
 }
 
