@@ -3,16 +3,12 @@
 use rocket::http::Status;
 use rocket::serde::json::json;
 use rocket::{State, get};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::DatabaseConnection;
 
 use super::{JsonResponse, QueryParams};
 use crate::auth::AuditReader;
-use crate::entity::audit_entry;
 use crate::error::{Error, Result};
-use crate::service::audit;
+use crate::service::audit::{self, AuditFilter, AuditOrder, AuditPage};
 
 /// `GET /api/v1/audit`: entries in sequence order, filtered by `actor`, `action`, `entity`,
 /// `key`, `from` and `to` (dates of `recorded_at`), paged with `limit` and `offset`.
@@ -22,35 +18,22 @@ pub async fn get_audit(
     _caller: AuditReader,
     mut params: QueryParams,
 ) -> Result<JsonResponse> {
-    let mut query = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id);
-    for (name, column) in [
-        ("actor", audit_entry::Column::Actor),
-        ("action", audit_entry::Column::Action),
-        ("entity", audit_entry::Column::Entity),
-        ("key", audit_entry::Column::EntityKey),
-    ] {
-        if let Some(value) = params.take(name) {
-            query = query.filter(column.eq(value));
-        }
-    }
-    // `recorded_at` is RFC 3339 text in UTC, so text order is time order.
-    if let Some(from) = params.take_date("from")? {
-        query =
-            query.filter(audit_entry::Column::RecordedAt.gte(from.format("%Y-%m-%d").to_string()));
-    }
-    if let Some(to) = params.take_date("to")? {
-        let next = to.succ_opt().unwrap_or(to);
-        query =
-            query.filter(audit_entry::Column::RecordedAt.lt(next.format("%Y-%m-%d").to_string()));
-    }
+    let filter = AuditFilter {
+        actor: params.take("actor"),
+        action: params.take("action"),
+        entity: params.take("entity"),
+        key: params.take("key"),
+        from: params.take_date("from")?,
+        to: params.take_date("to")?,
+    };
     let limit = params.take_u64("limit")?.unwrap_or(100);
     if limit == 0 || limit > 1000 {
         return Err(Error::BadRequest("limit must be from 1 to 1000".to_owned()));
     }
     let offset = params.take_u64("offset")?.unwrap_or(0);
     params.finish()?;
-    let total = query.clone().count(db.inner()).await?;
-    let entries = query.limit(limit).offset(offset).all(db.inner()).await?;
+    let AuditPage { total, entries } =
+        audit::entries(db.inner(), &filter, AuditOrder::OldestFirst, limit, offset).await?;
     let items: Vec<_> = entries
         .into_iter()
         .map(|e| {

@@ -14,6 +14,7 @@ pub mod idempotency_key;
 pub mod indicator;
 pub mod indicator_value;
 pub mod institution;
+pub mod login_attempt;
 pub mod objective;
 pub mod obligation;
 pub mod plan;

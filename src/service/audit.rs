@@ -12,10 +12,11 @@
 //! lock (see [`crate::db::lock_writers`]) is held to the end of the transaction; a unique index
 //! on the previous hash makes a fork impossible either way.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{NaiveDate, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set, StreamTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, StreamTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -184,6 +185,77 @@ pub async fn verify<C: ConnectionTrait + StreamTrait>(conn: &C) -> Result<Verifi
         entries: (expected_id - 1) as u64,
         head: prev_hash,
     })
+}
+
+/// Which entries of the trail to list: each field given must match exactly, and `from` and
+/// `to` bound the day of `recorded_at` (both days included).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub entity: Option<String>,
+    pub key: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// The order entries are listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOrder {
+    /// In sequence order, as the chain runs.
+    OldestFirst,
+    /// The latest first, as a reader of recent activity wants.
+    NewestFirst,
+}
+
+/// One page of a listing of the trail.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// How many entries match the filter, over every page.
+    pub total: u64,
+    pub entries: Vec<audit_entry::Model>,
+}
+
+/// The entries that match `filter`, in `order`, at most `limit` of them after skipping
+/// `offset`, with the number that match in all.
+///
+/// Read-only. Entries are ordered by sequence number, which is unique, so pages neither
+/// overlap nor skip an entry while the trail is unchanged. `recorded_at` is RFC 3339 text in
+/// UTC, so the day bounds compare it as text.
+pub async fn entries<C: ConnectionTrait>(
+    conn: &C,
+    filter: &AuditFilter,
+    order: AuditOrder,
+    limit: u64,
+    offset: u64,
+) -> Result<AuditPage> {
+    let mut query = audit_entry::Entity::find();
+    for (value, column) in [
+        (&filter.actor, audit_entry::Column::Actor),
+        (&filter.action, audit_entry::Column::Action),
+        (&filter.entity, audit_entry::Column::Entity),
+        (&filter.key, audit_entry::Column::EntityKey),
+    ] {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value.as_str()));
+        }
+    }
+    if let Some(from) = filter.from {
+        query =
+            query.filter(audit_entry::Column::RecordedAt.gte(from.format("%Y-%m-%d").to_string()));
+    }
+    if let Some(to) = filter.to {
+        let next = to.succ_opt().unwrap_or(to);
+        query =
+            query.filter(audit_entry::Column::RecordedAt.lt(next.format("%Y-%m-%d").to_string()));
+    }
+    let total = query.clone().count(conn).await?;
+    let query = match order {
+        AuditOrder::OldestFirst => query.order_by_asc(audit_entry::Column::Id),
+        AuditOrder::NewestFirst => query.order_by_desc(audit_entry::Column::Id),
+    };
+    let entries = query.limit(limit).offset(offset).all(conn).await?;
+    Ok(AuditPage { total, entries })
 }
 
 #[cfg(test)]

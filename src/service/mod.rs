@@ -16,6 +16,7 @@ pub mod report_cache;
 pub mod reports;
 pub mod results;
 pub mod samples;
+pub mod sessions;
 pub mod statements;
 pub mod summary;
 pub mod users;

@@ -5,12 +5,15 @@
 
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, StreamTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Statement,
+    StreamTrait, Value,
+};
 use serde::Serialize;
 
 use crate::domain::Currency;
 use crate::domain::records::guard_formula;
-use crate::entity::plan;
+use crate::entity::{funding_source, institution, plan};
 use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::service::rates::rate_table;
@@ -236,4 +239,53 @@ pub fn write_csv<W: std::io::Write>(statement: &DonorStatement, part: Part, out:
             Ok(())
         }
     }
+}
+
+/// A donor or funding source a statement can be asked for: its code and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GiverChoice {
+    pub code: String,
+    pub name: String,
+}
+
+/// Whose statements there are: the donors and the funding sources, each by code.
+#[derive(Debug, Clone, Default)]
+pub struct Givers {
+    /// The institutions that give money through at least one funding source.
+    pub donors: Vec<GiverChoice>,
+    /// Every funding source, with or without a donor.
+    pub funding_sources: Vec<GiverChoice>,
+}
+
+/// The donors and funding sources whose statement can be asked for, each list by code.
+///
+/// An institution is a donor here only when some funding source names it as its donor, so
+/// every donor listed has money that a statement can follow.
+pub async fn givers(db: &DatabaseConnection) -> Result<Givers> {
+    let sources = funding_source::Entity::find()
+        .order_by_asc(funding_source::Column::Code)
+        .all(db)
+        .await?;
+    let donors = institution::Entity::find()
+        .order_by_asc(institution::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|i| sources.iter().any(|s| s.donor_id == Some(i.id)))
+        .map(|i| GiverChoice {
+            code: i.code,
+            name: i.name,
+        })
+        .collect();
+    let funding_sources = sources
+        .into_iter()
+        .map(|s| GiverChoice {
+            code: s.code,
+            name: s.name,
+        })
+        .collect();
+    Ok(Givers {
+        donors,
+        funding_sources,
+    })
 }

@@ -9,7 +9,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -368,6 +368,37 @@ pub async fn authenticate_password(
         email: user.email,
         role: user.role,
     }))
+}
+
+/// A user as listed: never the password hash, only whether there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub email: String,
+    pub role: Role,
+    /// Whether the user can sign in to the web UI with a password.
+    pub has_password: bool,
+    pub disabled: bool,
+}
+
+/// Every user, by email, disabled ones included.
+pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserInfo>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Email)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| UserInfo {
+            email: u.email,
+            role: u.role,
+            has_password: u.password_hash.is_some(),
+            disabled: u.disabled_at.is_some(),
+        })
+        .collect())
+}
+
+/// Whether the database holds any user, disabled ones included.
+pub async fn has_users(db: &DatabaseConnection) -> Result<bool> {
+    Ok(user::Entity::find().count(db).await? > 0)
 }
 
 #[cfg(test)]

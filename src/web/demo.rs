@@ -4,11 +4,10 @@
 //! where `load_samples` is off.
 
 use rocket::{Build, Rocket};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
 use crate::domain::Role;
-use crate::entity::user;
 use crate::error::Result;
 use crate::service::audit::hex;
 use crate::service::users;
@@ -29,7 +28,7 @@ fn random_password() -> Result<String> {
 }
 
 async fn create(db: &DatabaseConnection) -> Result<Vec<(String, Role, String)>> {
-    if user::Entity::find().count(db).await? > 0 {
+    if users::has_users(db).await? {
         return Ok(Vec::new());
     }
     let mut created = Vec::new();

@@ -11,7 +11,7 @@ use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::response::content::RawHtml;
-use rocket::{State, get, post};
+use rocket::{State, get, post, uri};
 use sea_orm::DatabaseConnection;
 use tokio::io::AsyncReadExt;
 
@@ -78,7 +78,7 @@ pub async fn post_token_revocation(
     user.check_csrf(&form.csrf)?;
     user.require(auth::Admin::ROLES)?;
     users::revoke_token(db, id, &user.caller.actor()).await?;
-    Ok(Redirect::to("/users"))
+    Ok(Redirect::to(uri!(pages::users::get_users)))
 }
 
 /// One field of a form as shown again: the user's input and the error beside it.
@@ -271,11 +271,11 @@ pub async fn post_disbursement(
         ..ImportOptions::default()
     };
     match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
-        Ok(_) => Ok(Ok(Redirect::to(format!(
-            "/disbursements/{}?plan={}&recorded=true",
-            urlencode(form.reference.trim()),
-            urlencode(&plan.code)
-        )))),
+        Ok(_) => Ok(Ok(Redirect::to(uri!(get_disbursement(
+            reference = form.reference.trim(),
+            plan = Some(plan.code.as_str()),
+            recorded = Some(true),
+        ))))),
         Err(Error::Invalid { details, message }) => {
             let details = if details.is_empty() {
                 vec![FieldError::new("record", message)]
@@ -343,11 +343,11 @@ pub async fn get_disbursement(
             std::slice::from_ref(&record),
         ),
         reversal_href: (user.may_write() && !is_reversal).then(|| {
-            format!(
-                "/disbursements/{}/reversal?plan={}",
-                urlencode(reference),
-                urlencode(&plan.code)
-            )
+            uri!(get_reversal(
+                reference = reference,
+                plan = Some(plan.code.as_str())
+            ))
+            .to_string()
         }),
     })
 }

@@ -9,7 +9,6 @@ mod charts;
 mod demo;
 mod forms;
 mod pages;
-mod results;
 mod session;
 mod statement;
 
@@ -18,7 +17,7 @@ use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Status};
 use rocket::response::content::RawHtml;
 use rocket::response::{self, Redirect, Responder};
-use rocket::{Request, catch, catchers, get, routes};
+use rocket::{Request, catch, catchers, get, routes, uri};
 
 use crate::domain::Role;
 use crate::error::Error;
@@ -113,8 +112,8 @@ impl<'r> Responder<'r, 'static> for WebError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         match self {
             WebError::SignIn(next) => {
-                let target = format!("/login?next={}", urlencode(&next));
-                Redirect::to(target).respond_to(request)
+                Redirect::to(uri!(session::get_login(next = session::ReturnTo(&next))))
+                    .respond_to(request)
             }
             WebError::Page(error) => {
                 let status = error.status();
@@ -198,7 +197,9 @@ fn html_error(
 ) -> Result<Redirect, (Status, RawHtml<String>)> {
     if status == Status::Unauthorized {
         let next = request.uri().to_string();
-        return Ok(Redirect::to(format!("/login?next={}", urlencode(&next))));
+        return Ok(Redirect::to(uri!(session::get_login(
+            next = session::ReturnTo(&next)
+        ))));
     }
     let message = match status.code {
         401 => "Sign in to see this page.",
@@ -226,19 +227,19 @@ pub fn stage() -> AdHoc {
                     session::get_login,
                     session::post_login,
                     session::post_logout,
-                    pages::get_home,
-                    pages::get_dashboard,
-                    pages::get_flags,
-                    pages::get_reports,
-                    pages::get_report_csv,
-                    results::get_results,
-                    results::get_results_csv,
+                    pages::home::get_home,
+                    pages::dashboard::get_dashboard,
+                    pages::flags::get_flags,
+                    pages::reports::get_reports,
+                    pages::reports::get_report_csv,
+                    pages::results::get_results,
+                    pages::results::get_results_csv,
                     statement::get_donor_statement,
                     statement::get_donor_statement_csv,
-                    pages::get_plan,
-                    pages::get_activity,
-                    pages::get_audit,
-                    pages::get_users,
+                    pages::plan_tree::get_plan,
+                    pages::activity::get_activity,
+                    pages::audit::get_audit,
+                    pages::users::get_users,
                     forms::post_token,
                     forms::post_token_revocation,
                     forms::get_new_disbursement,

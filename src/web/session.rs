@@ -10,36 +10,30 @@
 //! API does not accept the session cookie at all (it keeps bearer tokens), so no state-changing
 //! API route can be reached with a cookie alone.
 //!
-//! Failed sign-ins are counted in the database (table `login_attempts`), per account and per
-//! client address, over a sliding window; past the limit the answer is 429 whatever the
-//! password, so guessing stops. The app keeps no state in memory between requests.
+//! Failed sign-ins are throttled by [`sessions::sign_in`]: past its limits the answer is 429
+//! whatever the password, so guessing stops.
 
 use chrono::Utc;
 use rocket::form::{Form, FromForm};
+use rocket::http::uri::fmt::{Formatter, FromUriParam, Query, UriDisplay};
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::response::content::RawHtml;
-use rocket::{State, get, post};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, Value};
+use rocket::{State, get, post, uri};
+use sea_orm::DatabaseConnection;
 
-use super::{Nav, WebError, render};
+use super::{Nav, WebError, render, urlencode};
 use crate::domain::Role;
-use crate::entity::user;
 use crate::error::Error;
 use crate::service::audit::hex;
-use crate::service::users::{self, Caller};
+use crate::service::sessions::{self, SignIn};
+use crate::service::users::Caller;
 
 const SESSION_COOKIE: &str = "naptrack_session";
 const CSRF_COOKIE: &str = "naptrack_csrf";
 /// How long a session lasts after sign-in.
 const SESSION_SECONDS: i64 = 12 * 60 * 60;
-/// The window over which failed sign-ins are counted.
-pub const THROTTLE_WINDOW_SECONDS: i64 = 15 * 60;
-/// Failed sign-ins to one account within the window before it is throttled.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-/// Failed sign-ins from one client address within the window before it is throttled.
-pub const MAX_FAILURES_PER_CLIENT: i64 = 20;
 
 /// The signed-in user of a web request. A request without a valid session is sent to the
 /// sign-in page (see [`WebError::SignIn`]).
@@ -77,14 +71,9 @@ impl WebUser {
 }
 
 fn check_token(expected: &str, field: &str) -> Result<(), WebError> {
-    // Compared in constant time, so the comparison does not leak how much matched.
-    let same = expected.len() == field.len()
-        && expected
-            .bytes()
-            .zip(field.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same && !expected.is_empty() {
+    // Compared in constant time, so the comparison does not leak how much matched; an empty
+    // token matches nothing.
+    if crate::auth::same_secret(expected, field) {
         Ok(())
     } else {
         Err(WebError::from(Error::Forbidden(
@@ -162,12 +151,7 @@ async fn session_caller(request: &Request<'_>) -> Result<Option<Caller>, Error> 
     let Some(db) = request.rocket().state::<DatabaseConnection>() else {
         return Err(Error::Internal("no database".to_owned()));
     };
-    let user = user::Entity::find_by_id(user_id).one(db).await?;
-    Ok(user.filter(|u| u.disabled_at.is_none()).map(|u| Caller {
-        user_id: u.id,
-        email: u.email,
-        role: u.role,
-    }))
+    sessions::session_caller(db, user_id).await
 }
 
 /// The signed-in user of this request once [`WebUser`] has read the session, kept for the
@@ -214,7 +198,26 @@ fn safe_next(next: Option<&str>) -> String {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path.to_owned()
         }
-        _ => "/dashboard".to_owned(),
+        _ => uri!(super::pages::dashboard::get_dashboard(plan = _)).to_string(),
+    }
+}
+
+/// The page to come back to after sign-in, as the `next` of a link to [`get_login`]. It is
+/// written with [`urlencode`], which keeps a path's slashes, so the address reads
+/// `/login?next=/dashboard` rather than `/login?next=%2Fdashboard`.
+pub struct ReturnTo<'a>(pub &'a str);
+
+impl UriDisplay<Query> for ReturnTo<'_> {
+    fn fmt(&self, f: &mut Formatter<'_, Query>) -> std::fmt::Result {
+        f.write_raw(urlencode(self.0))
+    }
+}
+
+impl<'a> FromUriParam<Query, ReturnTo<'a>> for Option<&str> {
+    type Target = ReturnTo<'a>;
+
+    fn from_uri_param(param: ReturnTo<'a>) -> ReturnTo<'a> {
+        param
     }
 }
 
@@ -257,78 +260,6 @@ impl<'r> FromRequest<'r> for ClientAddress {
     }
 }
 
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
-    }
-}
-
-/// Failed sign-ins against `key` within the window.
-async fn recent_failures(db: &DatabaseConnection, key: &str, now: i64) -> Result<i64, Error> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM login_attempts WHERE key = {} AND attempted_at > {}",
-        placeholder(backend, 1),
-        placeholder(backend, 2)
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                Value::from(key.to_owned()),
-                Value::from(now - THROTTLE_WINDOW_SECONDS),
-            ],
-        ))
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    })
-}
-
-/// Records a failed sign-in against each key, and forgets attempts older than the window.
-async fn record_failure(db: &DatabaseConnection, keys: &[&str], now: i64) -> Result<(), Error> {
-    let backend = db.get_database_backend();
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        format!(
-            "DELETE FROM login_attempts WHERE attempted_at <= {}",
-            placeholder(backend, 1)
-        ),
-        [Value::from(now - THROTTLE_WINDOW_SECONDS)],
-    ))
-    .await?;
-    for key in keys {
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "INSERT INTO login_attempts (key, attempted_at) VALUES ({}, {})",
-                placeholder(backend, 1),
-                placeholder(backend, 2)
-            ),
-            [Value::from((*key).to_owned()), Value::from(now)],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-async fn forget_failures(db: &DatabaseConnection, key: &str) -> Result<(), Error> {
-    let backend = db.get_database_backend();
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        format!(
-            "DELETE FROM login_attempts WHERE key = {}",
-            placeholder(backend, 1)
-        ),
-        [Value::from(key.to_owned())],
-    ))
-    .await?;
-    Ok(())
-}
-
 /// The answer to a sign-in: a redirect to where the user was going, or the form again with
 /// the email kept and the reason.
 type LoginOutcome = Result<Redirect, (Status, RawHtml<String>)>;
@@ -345,9 +276,6 @@ pub async fn post_login(
     form: Form<LoginForm>,
 ) -> Result<LoginOutcome, WebError> {
     check_token(&csrf.0, &form.csrf)?;
-    let email = form.email.trim().to_lowercase();
-    let account_key = format!("account:{email}");
-    let client_key = format!("client:{}", client.0);
     let now = Utc::now().timestamp();
     let refuse = |status: Status, message: &str| -> Result<LoginOutcome, WebError> {
         let page = render(&LoginPage {
@@ -359,17 +287,8 @@ pub async fn post_login(
         })?;
         Ok(Err((status, page)))
     };
-    if recent_failures(db, &account_key, now).await? >= MAX_FAILURES_PER_ACCOUNT
-        || recent_failures(db, &client_key, now).await? >= MAX_FAILURES_PER_CLIENT
-    {
-        return refuse(
-            Status::TooManyRequests,
-            "Too many failed sign-ins. Wait 15 minutes and try again.",
-        );
-    }
-    match users::authenticate_password(db, &email, &form.password).await? {
-        Some(caller) => {
-            forget_failures(db, &account_key).await?;
+    match sessions::sign_in(db, &form.email, &form.password, &client.0, now).await? {
+        SignIn::SignedIn(caller) => {
             jar.add_private(cookie(
                 SESSION_COOKIE,
                 format!("{}:{now}", caller.user_id),
@@ -377,13 +296,14 @@ pub async fn post_login(
             ));
             Ok(Ok(Redirect::to(safe_next(Some(&form.next)))))
         }
-        None => {
-            record_failure(db, &[&account_key, &client_key], now).await?;
-            refuse(
-                Status::Unauthorized,
-                "The email or the password is not right.",
-            )
-        }
+        SignIn::Throttled => refuse(
+            Status::TooManyRequests,
+            "Too many failed sign-ins. Wait 15 minutes and try again.",
+        ),
+        SignIn::Refused => refuse(
+            Status::Unauthorized,
+            "The email or the password is not right.",
+        ),
     }
 }
 
@@ -403,5 +323,5 @@ pub fn post_logout(
     check_token(&csrf.0, &form.csrf)?;
     jar.remove_private(Cookie::from(SESSION_COOKIE));
     jar.remove_private(Cookie::from(CSRF_COOKIE));
-    Ok(Redirect::to("/login"))
+    Ok(Redirect::to(uri!(get_login(next = _))))
 }

@@ -5,22 +5,16 @@
 
 use askama::Template;
 use rocket::http::{ContentType, Header};
-use rocket::{Responder, State, get};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use rocket::{Responder, State, get, uri};
+use sea_orm::DatabaseConnection;
 
 use super::charts::{self, BarGroup};
 use super::pages::{ReportView, page_plan};
 use super::session::WebUser;
-use super::{Nav, Page, WebError, render, urlencode};
-use crate::entity::{funding_source, institution, plan};
+use super::{Nav, Page, WebError, render};
+use crate::entity::plan;
 use crate::error::{Error, Result};
-use crate::service::statements::{self, DonorStatement, Giver, Part};
-
-/// A donor or funding source that the picker offers.
-struct Choice {
-    code: String,
-    name: String,
-}
+use crate::service::statements::{self, DonorStatement, Giver, GiverChoice, Givers, Part};
 
 /// One payment as the page shows it.
 struct PaymentRow {
@@ -61,8 +55,8 @@ struct DonorStatementPage {
     nav: Nav,
     plan: plan::Model,
     currency: String,
-    donors: Vec<Choice>,
-    sources: Vec<Choice>,
+    donors: Vec<GiverChoice>,
+    sources: Vec<GiverChoice>,
     donor: String,
     funding_source: String,
     statement: Option<StatementView>,
@@ -87,43 +81,6 @@ fn giver_of(donor: Option<&str>, funding_source: Option<&str>) -> Result<Option<
     }
 }
 
-/// The query that names `giver` in `plan`, for links.
-fn giver_query(plan: &plan::Model, giver: &Giver) -> String {
-    let (name, code) = match giver {
-        Giver::Donor(code) => ("donor", code),
-        Giver::FundingSource(code) => ("funding_source", code),
-    };
-    format!("plan={}&{name}={}", urlencode(&plan.code), urlencode(code))
-}
-
-/// The donors (institutions that give money through at least one funding source) and every
-/// funding source, by code.
-async fn choices(db: &DatabaseConnection) -> Result<(Vec<Choice>, Vec<Choice>)> {
-    let sources = funding_source::Entity::find()
-        .order_by_asc(funding_source::Column::Code)
-        .all(db)
-        .await?;
-    let donors = institution::Entity::find()
-        .order_by_asc(institution::Column::Code)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|i| sources.iter().any(|s| s.donor_id == Some(i.id)))
-        .map(|i| Choice {
-            code: i.code,
-            name: i.name,
-        })
-        .collect();
-    let sources = sources
-        .into_iter()
-        .map(|s| Choice {
-            code: s.code,
-            name: s.name,
-        })
-        .collect();
-    Ok((donors, sources))
-}
-
 fn statement_view(
     plan: &plan::Model,
     statement: &DonorStatement,
@@ -134,7 +91,6 @@ fn statement_view(
         Giver::Donor(code) => format!("donor {code}"),
         Giver::FundingSource(code) => format!("funding source {code}"),
     };
-    let plan_query = format!("plan={}", urlencode(&plan.code));
     let groups: Vec<BarGroup> = statement
         .by_fiscal_year
         .rows
@@ -156,9 +112,18 @@ fn statement_view(
         .iter()
         .map(|p| PaymentRow {
             date: p.date.to_string(),
-            reference_href: format!("/disbursements/{}?{plan_query}", urlencode(&p.reference)),
+            reference_href: uri!(super::forms::get_disbursement(
+                reference = p.reference.as_str(),
+                plan = Some(plan.code.as_str()),
+                recorded = _,
+            ))
+            .to_string(),
             reference: p.reference.clone(),
-            activity_href: format!("/activities/{}?{plan_query}", urlencode(&p.activity_code)),
+            activity_href: uri!(super::pages::activity::get_activity(
+                code = p.activity_code.as_str(),
+                plan = Some(plan.code.as_str()),
+            ))
+            .to_string(),
             activity: p.activity_code.clone(),
             budget_line: p.budget_line_code.clone(),
             funding_source: p.funding_source_code.clone(),
@@ -169,14 +134,25 @@ fn statement_view(
             description: p.description.clone().unwrap_or_default(),
         })
         .collect();
-    let query = giver_query(plan, &statement.giver);
+    let (donor, funding_source) = match &statement.giver {
+        Giver::Donor(code) => (Some(code.as_str()), None),
+        Giver::FundingSource(code) => (None, Some(code.as_str())),
+    };
     let downloads = [
         ("Money by activity", "activity"),
         ("Money by fiscal year", "fiscal-year"),
         ("The disbursements", "disbursements"),
     ]
     .into_iter()
-    .map(|(what, part)| (what, format!("/reports/donor.csv?{query}&part={part}")))
+    .map(|(what, part)| {
+        let href = uri!(get_donor_statement_csv(
+            plan = Some(plan.code.as_str()),
+            donor = donor,
+            funding_source = funding_source,
+            part = Some(part),
+        ));
+        (what, href.to_string())
+    })
     .collect();
     let mut by_activity = ReportView::of(&statement.by_activity);
     by_activity.caption = format!("Money of {whose} by activity, in {currency}");
@@ -207,7 +183,10 @@ pub async fn get_donor_statement(
 ) -> Page {
     let plan = page_plan(db, plan).await?;
     let giver = giver_of(donor, funding_source)?;
-    let (donors, sources) = choices(db).await?;
+    let Givers {
+        donors,
+        funding_sources: sources,
+    } = statements::givers(db).await?;
     let statement = match &giver {
         None => None,
         Some(giver) => {

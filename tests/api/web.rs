@@ -217,7 +217,7 @@ async fn repeated_failed_sign_ins_are_throttled_with_429_even_with_the_right_pas
 
 #[rocket::async_test]
 async fn failed_sign_ins_from_one_address_are_throttled_whatever_account_or_header_they_name() {
-    // The limit per client address (web/session.rs), above the per-account one.
+    // The limit per client address (service/sessions.rs), above the per-account one.
     const MAX_FAILURES_PER_CLIENT: i64 = 20;
     let app = TestApp::spawn().await;
     add_user(&app, "clerk@ministry.example", Role::Recorder).await;

@@ -10,16 +10,16 @@ use rocket::http::ContentType;
 use rocket::response::content::RawText;
 use sea_orm::DatabaseConnection;
 
-use super::charts::{YearResult, results_over_years};
-use super::pages::page_plan;
-use super::session::WebUser;
-use super::{Nav, Page, WebError, render, urlencode};
+use super::page_plan;
 use crate::domain::Role;
 use crate::entity::plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::results::{
     IndicatorResults, PlanCodes, plan_codes, plan_results, scope, write_csv,
 };
+use crate::web::charts::{YearResult, results_over_years};
+use crate::web::session::WebUser;
+use crate::web::{Nav, Page, WebError, render, urlencode};
 
 struct YearRow {
     fiscal_year: i32,

@@ -1,0 +1,148 @@
+//! The activity page: an activity's budget lines, commitments, disbursements, obligations
+//! and flags.
+
+use askama::Template;
+use rocket::{State, get, uri};
+use sea_orm::DatabaseConnection;
+
+use super::{Table, default_as_of, page_plan, plan_flags, record_table};
+use crate::config::Settings;
+use crate::domain::records::RecordKind;
+use crate::entity::plan;
+use crate::error::{Error, Result};
+use crate::service::records::{self, Cell, Query, Record};
+use crate::web::session::WebUser;
+use crate::web::{Nav, Page, render};
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    nav: Nav,
+    plan: plan::Model,
+    facts: Vec<(String, String)>,
+    title: String,
+    status: String,
+    tables: Vec<Table>,
+    flags: Vec<String>,
+    log_href: Option<String>,
+    reversal_links: Vec<(String, String)>,
+}
+
+async fn fetch_where(
+    db: &DatabaseConnection,
+    kind: RecordKind,
+    plan_id: i32,
+    column: &str,
+    value: &str,
+) -> Result<Vec<Record>> {
+    let mut query = Query::all(kind, Some(plan_id));
+    query.filter(column, value)?;
+    records::fetch(db, &query).await
+}
+
+fn text_of(record: &Record, column: &str) -> String {
+    match record.get(column) {
+        Some(Cell::Text(text)) => text.clone(),
+        Some(Cell::Empty) | None => String::new(),
+        Some(other) => other.csv_text().into_owned(),
+    }
+}
+
+/// `GET /activities/<code>`: an activity's budget lines, commitments, disbursements,
+/// obligations and flags.
+#[get("/activities/<code>?<plan>")]
+pub async fn get_activity(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    user: WebUser,
+    code: &str,
+    plan: Option<&str>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let activity = fetch_where(db, RecordKind::Activities, plan.id, "code", code)
+        .await?
+        .pop()
+        .ok_or_else(|| {
+            Error::NotFound(format!("there is no activity {code} in plan {}", plan.code))
+        })?;
+    let lines = fetch_where(db, RecordKind::BudgetLines, plan.id, "activity_code", code).await?;
+    let commitments =
+        fetch_where(db, RecordKind::Commitments, plan.id, "activity_code", code).await?;
+    let obligations =
+        fetch_where(db, RecordKind::Obligations, plan.id, "activity_code", code).await?;
+    let mut disbursements = Vec::new();
+    for line in &lines {
+        let line_code = text_of(line, "code");
+        disbursements.extend(
+            fetch_where(
+                db,
+                RecordKind::Disbursements,
+                plan.id,
+                "budget_line_code",
+                &line_code,
+            )
+            .await?,
+        );
+    }
+    disbursements.sort_by_key(|d| (text_of(d, "date"), text_of(d, "reference")));
+    let line_codes: Vec<String> = lines.iter().map(|l| text_of(l, "code")).collect();
+    let report = plan_flags(db, settings, &plan, default_as_of(&plan)).await?;
+    let flags = report
+        .flags
+        .iter()
+        .filter(|f| {
+            (f.subject.kind == "activity" && f.subject.code == code)
+                || (f.subject.kind == "budget_line" && line_codes.contains(&f.subject.code))
+        })
+        .map(|f| format!("{} ({}): {}", f.rule, f.severity, f.message))
+        .collect();
+    let may_write = user.may_write();
+    let reversal_links = if may_write {
+        disbursements
+            .iter()
+            .filter(|d| text_of(d, "reverses").is_empty())
+            .map(|d| {
+                let reference = text_of(d, "reference");
+                let href = uri!(crate::web::forms::get_reversal(
+                    reference = reference.as_str(),
+                    plan = Some(plan.code.as_str()),
+                ))
+                .to_string();
+                (reference, href)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tables = vec![
+        record_table("Budget lines", RecordKind::BudgetLines, &lines),
+        record_table("Commitments", RecordKind::Commitments, &commitments),
+        record_table("Disbursements", RecordKind::Disbursements, &disbursements),
+        record_table("Obligations", RecordKind::Obligations, &obligations),
+    ];
+    render(&ActivityPage {
+        nav: user.nav(),
+        title: text_of(&activity, "title"),
+        status: text_of(&activity, "status"),
+        facts: [
+            "code",
+            "objective_code",
+            "lead_institution_code",
+            "start_date",
+            "end_date",
+        ]
+        .iter()
+        .map(|c| (c.replace('_', " "), text_of(&activity, c)))
+        .collect(),
+        tables,
+        flags,
+        log_href: may_write.then(|| {
+            uri!(crate::web::forms::get_new_disbursement(
+                plan = Some(plan.code.as_str())
+            ))
+            .to_string()
+        }),
+        reversal_links,
+        plan,
+    })
+}

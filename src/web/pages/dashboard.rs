@@ -1,0 +1,87 @@
+//! The dashboard: a plan's execution by objective as a chart, and its flags by severity.
+
+use askama::Template;
+use chrono::NaiveDate;
+use rocket::{State, get, uri};
+use sea_orm::DatabaseConnection;
+
+use super::{ReportView, bar_groups, default_as_of, page_plan, plan_flags, severity_counts};
+use crate::config::Settings;
+use crate::entity::plan;
+use crate::service::report_cache::ReportCache;
+use crate::service::reports::{Dimension, Filters};
+use crate::web::charts;
+use crate::web::session::WebUser;
+use crate::web::{Nav, Page, render};
+
+struct SeverityLink {
+    severity: String,
+    count: usize,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    plan: plan::Model,
+    currency: String,
+    report: ReportView,
+    chart: String,
+    as_of: NaiveDate,
+    severities: Vec<SeverityLink>,
+    flags_href: String,
+}
+
+/// `GET /dashboard`: the plan's totals, execution by objective as a chart, flags by
+/// severity.
+#[get("/dashboard?<plan>")]
+pub async fn get_dashboard(
+    db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
+    settings: &State<Settings>,
+    user: WebUser,
+    plan: Option<&str>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let report = cache
+        .execution(db, &plan, Dimension::Objective, Filters::default())
+        .await?;
+    let currency = plan.currency.to_string();
+    let chart = charts::allocated_vs_disbursed(
+        &format!("Execution by objective, all years ({currency})"),
+        &currency,
+        &bar_groups(&report),
+    )?;
+    let as_of = default_as_of(&plan);
+    let flags = plan_flags(db, settings, &plan, as_of).await?;
+    let as_of_text = as_of.to_string();
+    let flags_uri = |severity: Option<&str>| {
+        uri!(super::flags::get_flags(
+            plan = Some(plan.code.as_str()),
+            severity = severity,
+            rule = _,
+            as_of = Some(as_of_text.as_str()),
+        ))
+        .to_string()
+    };
+    let severities = severity_counts(&flags.flags)
+        .into_iter()
+        .map(|(severity, count)| SeverityLink {
+            severity: severity.to_string(),
+            count,
+            href: flags_uri(Some(severity.as_str())),
+        })
+        .collect();
+    let flags_href = flags_uri(None);
+    render(&DashboardPage {
+        nav: user.nav(),
+        currency,
+        report: ReportView::of(&report),
+        chart,
+        as_of,
+        severities,
+        flags_href,
+        plan,
+    })
+}

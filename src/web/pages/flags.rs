@@ -1,0 +1,110 @@
+//! The flags page: a plan's flags as of a date, filtered by severity and rule.
+
+use askama::Template;
+use chrono::NaiveDate;
+use rocket::{State, get, uri};
+use sea_orm::DatabaseConnection;
+
+use super::{default_as_of, page_plan, plan_flags};
+use crate::config::Settings;
+use crate::domain::flags::{Rule, Severity};
+use crate::entity::plan;
+use crate::error::{Error, Result};
+use crate::web::session::WebUser;
+use crate::web::{Nav, Page, render};
+
+struct FlagRow {
+    rule: String,
+    severity: String,
+    subject: String,
+    subject_href: Option<String>,
+    fiscal_year: i32,
+    message: String,
+    legal_basis: String,
+    gap: String,
+}
+
+#[derive(Template)]
+#[template(path = "flags.html")]
+struct FlagsPage {
+    nav: Nav,
+    plan: plan::Model,
+    as_of: NaiveDate,
+    fiscal_year: i32,
+    severity: String,
+    rule: String,
+    severities: Vec<&'static str>,
+    rules: Vec<&'static str>,
+    flags: Vec<FlagRow>,
+}
+
+fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
+    crate::domain::IsoDate::parse(text.trim())
+        .map(NaiveDate::from)
+        .map_err(|e| Error::BadRequest(e.for_parameter(name)))
+}
+
+/// `GET /flags`: the flags of the plan as of a date (today, or the plan's last day), filtered
+/// by severity and rule.
+#[get("/flags?<plan>&<severity>&<rule>&<as_of>")]
+pub async fn get_flags(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    user: WebUser,
+    plan: Option<&str>,
+    severity: Option<&str>,
+    rule: Option<&str>,
+    as_of: Option<&str>,
+) -> Page {
+    let plan = page_plan(db, plan).await?;
+    let severity_filter: Option<Severity> = severity
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(Error::BadRequest))
+        .transpose()?;
+    let rule_filter: Option<Rule> = rule
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(Error::BadRequest))
+        .transpose()?;
+    let as_of = match as_of.filter(|s| !s.is_empty()) {
+        Some(text) => parse_date("as_of", text)?,
+        None => default_as_of(&plan),
+    };
+    let report = plan_flags(db, settings, &plan, as_of).await?;
+    let flags = report
+        .flags
+        .iter()
+        .filter(|f| severity_filter.is_none_or(|s| f.severity == s))
+        .filter(|f| rule_filter.is_none_or(|r| f.rule == r))
+        .map(|f| FlagRow {
+            rule: f.rule.to_string(),
+            severity: f.severity.to_string(),
+            subject: format!("{} {}: {}", f.subject.kind, f.subject.code, f.subject.title),
+            subject_href: (f.subject.kind == "activity").then(|| {
+                uri!(super::activity::get_activity(
+                    code = f.subject.code.as_str(),
+                    plan = Some(plan.code.as_str()),
+                ))
+                .to_string()
+            }),
+            fiscal_year: f.fiscal_year,
+            message: f.message.clone(),
+            legal_basis: f.legal_basis.clone().unwrap_or_default(),
+            gap: match (f.gap, f.currency) {
+                (Some(gap), Some(currency)) => format!("{currency} {}", gap.grouped()),
+                (Some(gap), None) => gap.grouped(),
+                _ => String::new(),
+            },
+        })
+        .collect();
+    render(&FlagsPage {
+        nav: user.nav(),
+        as_of,
+        fiscal_year: report.fiscal_year,
+        severity: severity_filter.map(|s| s.to_string()).unwrap_or_default(),
+        rule: rule_filter.map(|r| r.to_string()).unwrap_or_default(),
+        severities: Severity::ALL.iter().map(|s| s.as_str()).collect(),
+        rules: Rule::ALL.iter().map(|r| r.as_str()).collect(),
+        flags,
+        plan,
+    })
+}
