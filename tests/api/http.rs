@@ -1951,6 +1951,37 @@ async fn the_audit_entry_of_a_posted_disbursement_holds_the_record_after_the_wri
 }
 
 #[rocket::async_test]
+async fn the_audit_entry_of_an_update_with_an_empty_plan_code_holds_the_record_before_the_write() {
+    let (app, tokens) = sample_app().await;
+
+    // An empty plan_code names no plan: the record is the one of the plan in ?plan=.
+    let response = app
+        .request(
+            Method::Put,
+            "/api/v1/objectives/PREV?plan=NAP-2015",
+            Some(&tokens.recorder),
+            Some(r#"{"plan_code": "", "title": "Prevention, renamed"}"#),
+        )
+        .dispatch()
+        .await;
+
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["title"], "Prevention, renamed");
+    let entry = last_audit_entry(&app, &tokens.auditor).await;
+    assert_eq!(entry["action"], "update", "{entry}");
+    assert_eq!(entry["key"], "NAP-2015/PREV", "{entry}");
+    assert_eq!(
+        entry["details"]["before"]["title"], "Prevention of trafficking in human beings",
+        "{entry}"
+    );
+    assert_eq!(
+        entry["details"]["after"]["title"], "Prevention, renamed",
+        "{entry}"
+    );
+}
+
+#[rocket::async_test]
 async fn a_donor_cannot_read_the_audit_trail_and_an_auditor_can() {
     let (app, tokens) = sample_app().await;
 
