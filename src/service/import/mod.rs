@@ -10,6 +10,15 @@
 //!   go to the database in batches, so memory stays flat as the file grows.
 //! - A dry run does all of the work, including the writes, inside the transaction and then
 //!   rolls it back, so it reports exactly what a real import would.
+//! - A record written alone (a JSON `POST`/`PUT`, a web form, a reversal) is read from its
+//!   named fields by the same importer as a row of a file, with the same rules, and is never
+//!   printed to CSV on the way.
+//!
+//! Each record kind has a file of its own (`institutions.rs` to `exchange_rates.rs`) with a
+//! type implementing [`importer::RecordImporter`]; [`import_rows`] below is the list of them.
+//! What the rows of a file share is in `context.rs`, the header and typed cells in `cells.rs`,
+//! the records referred to by code in `catalog.rs`, and what an import is told and reports in
+//! `options.rs` and `report.rs`. None of those files uses another that uses it, nor this one.
 
 mod activities;
 mod budget_lines;
