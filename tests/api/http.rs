@@ -1210,6 +1210,30 @@ async fn a_reversal_of_more_than_remains_is_a_422_naming_amount() {
 }
 
 #[rocket::async_test]
+async fn a_reversal_of_zero_is_a_422_naming_amount_and_stores_nothing() {
+    let (app, tokens) = sample_app().await;
+    let before = export_everything(&app.db).await;
+
+    for amount in [r#""0""#, r#""-0.00""#, "0"] {
+        let body = format!(r#"{{"reason": "Nothing to take back", "amount": {amount}}}"#);
+        let response = app
+            .post_reversal(&tokens.recorder, "D-2015-0002", &body)
+            .await;
+
+        let (status, error) = json_of(response).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}: {error}");
+        assert_eq!(error_columns(&error), ["amount"], "{body}");
+        assert!(
+            error["error"]["details"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("reverses nothing")),
+            "{body}: {error}"
+        );
+    }
+    assert_eq!(export_everything(&app.db).await, before);
+}
+
+#[rocket::async_test]
 async fn a_reversal_of_an_unknown_disbursement_is_a_404() {
     let (app, tokens) = sample_app().await;
 
