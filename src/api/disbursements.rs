@@ -10,51 +10,33 @@ use super::{
 };
 use crate::auth::Writer;
 use crate::error::{Error, FieldError, Result};
-use crate::money::Amount;
 use crate::service::ledger::{self, Recorder, ReversalRequest};
 use crate::service::plans::resolve_plan;
 
+/// The reversal a JSON body asks for; unknown fields are reported with every other problem.
 fn parse_request(body: &[u8]) -> Result<ReversalRequest> {
     let mut errors = Vec::new();
-    let mut request = ReversalRequest::default();
+    let (mut reason, mut amount, mut reference, mut date) =
+        (String::new(), String::new(), String::new(), String::new());
     for (name, value) in record_fields(body)? {
         match name.as_str() {
-            "reason" => request.reason = value,
-            "amount" if value.is_empty() => {}
-            "amount" => match Amount::parse(&value) {
-                Ok(amount) if !amount.is_zero() => request.amount = Some(amount),
-                Ok(_) => errors.push(FieldError::new(
-                    "amount",
-                    "a reversal of zero reverses nothing",
-                )),
-                Err(e) => errors.push(FieldError::new("amount", e.to_string())),
-            },
-            "reference" if !value.is_empty() => request.reference = Some(value),
-            "reference" => {}
-            "date" if value.is_empty() => {}
-            "date" => match chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d") {
-                Ok(date) => request.date = Some(date),
-                Err(_) => errors.push(FieldError::new(
-                    "date",
-                    format!("\"{value}\" is not a date (YYYY-MM-DD)"),
-                )),
-            },
+            "reason" => reason = value,
+            "amount" => amount = value,
+            "reference" => reference = value,
+            "date" => date = value,
             other => errors.push(FieldError::new(
                 other,
                 "unknown field; a reversal takes reason, and optionally amount, reference and date",
             )),
         }
     }
-    if request.reason.trim().is_empty() {
-        errors.push(FieldError::new(
-            "reason",
-            "say why the disbursement is reversed",
-        ));
-    }
-    if errors.is_empty() {
-        Ok(request)
-    } else {
-        Err(Error::invalid("the reversal request is not valid", errors))
+    match ReversalRequest::parse(&reason, &amount, &reference, &date) {
+        Ok(request) if errors.is_empty() => Ok(request),
+        Ok(_) => Err(Error::invalid("the reversal request is not valid", errors)),
+        Err(more) => {
+            errors.extend(more);
+            Err(Error::invalid("the reversal request is not valid", errors))
+        }
     }
 }
 

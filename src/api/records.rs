@@ -1,5 +1,6 @@
 //! List, get, create and update records of every kind. Creating and updating go through the
-//! import service as one-row files, so every rule of a CSV import holds for the API too.
+//! import service's importers, as the one row of a file would, so every rule of a CSV import
+//! holds for the API too.
 //! Recorded disbursements are never updated or deleted: those routes answer 405.
 
 use rocket::data::{Data, Limits};
@@ -182,9 +183,10 @@ async fn write_one(
     import::write_record(db, kind, &fields, &options)
         .await
         .map_err(without_lines)?;
+    // An empty plan_code names no plan: the request's plan holds, as it did for the write.
     let plan_code = fields
         .iter()
-        .find(|(name, _)| name == "plan_code")
+        .find(|(name, value)| name == "plan_code" && !value.is_empty())
         .map(|(_, value)| value.clone())
         .or(plan);
     let plan_id = if kind.is_plan_scoped() {

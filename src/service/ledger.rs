@@ -3,11 +3,12 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::IsoDate;
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
-use crate::service::import::{self, Expect, ImportOptions};
+use crate::service::import::{self, Expect, FieldValue, ImportOptions};
 use crate::service::records::{self, Cell, Query, Record};
 
 /// A disbursement and what is left of it to reverse.
@@ -21,13 +22,57 @@ pub struct Reversible {
 }
 
 /// What a reversal asks for. Without an amount the whole remainder is reversed; a positive
-/// amount is taken as the part to take back.
-#[derive(Debug, Clone, Default)]
+/// amount is taken as the part to take back. Made by [`ReversalRequest::parse`] only, so a
+/// request always has a reason.
+#[derive(Debug, Clone)]
 pub struct ReversalRequest {
-    pub reason: String,
-    pub amount: Option<Amount>,
-    pub reference: Option<String>,
-    pub date: Option<NaiveDate>,
+    reason: String,
+    amount: Option<Amount>,
+    reference: Option<String>,
+    date: Option<NaiveDate>,
+}
+
+impl ReversalRequest {
+    /// Reads a reversal request from the texts of a form or a JSON body, collecting every
+    /// problem; an empty amount, reference or date is left out. The rules of the reversal
+    /// itself (not zero, not more than remains, not before the original) are the importer's,
+    /// checked when it is written.
+    pub fn parse(
+        reason: &str,
+        amount: &str,
+        reference: &str,
+        date: &str,
+    ) -> std::result::Result<ReversalRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let amount = match amount {
+            "" => None,
+            text => Amount::parse(text)
+                .map_err(|e| errors.push(FieldError::new("amount", e.to_string())))
+                .ok(),
+        };
+        let date = match date {
+            "" => None,
+            text => IsoDate::parse(text)
+                .map(NaiveDate::from)
+                .map_err(|e| errors.push(FieldError::new("date", e.to_string())))
+                .ok(),
+        };
+        if reason.trim().is_empty() {
+            errors.push(FieldError::new(
+                "reason",
+                "say why the disbursement is reversed",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ReversalRequest {
+            reason: reason.trim().to_owned(),
+            amount,
+            reference: Some(reference.to_owned()).filter(|r| !r.is_empty()),
+            date,
+        })
+    }
 }
 
 /// Who records a reversal.
@@ -77,8 +122,9 @@ pub async fn reversible(
 /// Records a reversal of the disbursement `reference` and returns it as stored.
 ///
 /// The reversal goes on the original's budget line, in its currency, to its payee, with the
-/// reason as its description; the import rules then check that it is not dated before the
-/// original and that the reversals never exceed it (the check and the write are one write
+/// reason as its description; the import rules then check it as they check a reversal in a
+/// file: that it is not zero, not dated before the original, and that the reversals never
+/// exceed it (the check and the write are one write
 /// transaction, so two concurrent reversals cannot both pass).
 pub async fn reverse(
     db: &sea_orm::DatabaseConnection,
@@ -87,31 +133,14 @@ pub async fn reverse(
     request: ReversalRequest,
     recorder: Recorder<'_>,
 ) -> Result<Record> {
-    if request.reason.trim().is_empty() {
-        return Err(Error::invalid(
-            "the reversal is not valid",
-            vec![FieldError::new(
-                "reason",
-                "say why the disbursement is reversed",
-            )],
-        ));
-    }
     let Reversible {
         original,
         remaining,
         reversals,
     } = reversible(db, plan, reference).await?;
+    // A zero amount goes to the importer as it is, which refuses it.
     let amount = match request.amount {
-        Some(amount) if amount.is_zero() => {
-            return Err(Error::invalid(
-                "the reversal is not valid",
-                vec![FieldError::new(
-                    "amount",
-                    "a reversal of zero reverses nothing",
-                )],
-            ));
-        }
-        Some(amount) if amount.is_negative() => amount,
+        Some(amount) if amount.is_negative() || amount.is_zero() => amount,
         Some(amount) => amount.negated(),
         None if remaining.is_positive() => remaining.negated(),
         None => {
@@ -123,7 +152,7 @@ pub async fn reverse(
     let new_reference = request
         .reference
         .unwrap_or_else(|| format!("{reference}-R{}", reversals + 1));
-    let text = |column: &str| match original.get(column) {
+    let cell_text = |column: &str| match original.get(column) {
         Some(Cell::Text(text)) => text.clone(),
         Some(Cell::Empty) | None => String::new(),
         Some(other) => other.csv_text().into_owned(),
@@ -131,16 +160,20 @@ pub async fn reverse(
     let date = request
         .date
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let text = |value: String| FieldValue::from(value);
     let fields = vec![
-        ("plan_code".to_owned(), plan.code.clone()),
-        ("reference".to_owned(), new_reference.clone()),
-        ("budget_line_code".to_owned(), text("budget_line_code")),
-        ("date".to_owned(), date.format("%Y-%m-%d").to_string()),
-        ("amount".to_owned(), amount.to_string()),
-        ("currency".to_owned(), text("currency")),
-        ("payee_code".to_owned(), text("payee_code")),
-        ("description".to_owned(), request.reason.trim().to_owned()),
-        ("reverses".to_owned(), reference.to_owned()),
+        ("plan_code".to_owned(), text(plan.code.clone())),
+        ("reference".to_owned(), text(new_reference.clone())),
+        (
+            "budget_line_code".to_owned(),
+            text(cell_text("budget_line_code")),
+        ),
+        ("date".to_owned(), FieldValue::Date(date)),
+        ("amount".to_owned(), FieldValue::Amount(amount)),
+        ("currency".to_owned(), text(cell_text("currency"))),
+        ("payee_code".to_owned(), text(cell_text("payee_code"))),
+        ("description".to_owned(), text(request.reason)),
+        ("reverses".to_owned(), text(reference.to_owned())),
     ];
     let options = ImportOptions {
         plan: Some(plan.code.clone()),

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StreamTrait, Value};
 
+use crate::domain::IsoDate;
 use crate::domain::records::{ColumnSpec, RecordKind, guard_formula};
 use crate::error::{Error, FieldError, Result};
 use crate::money::{Amount, Rate};
@@ -148,8 +149,9 @@ impl Query {
         let value = match cell_type(spec) {
             CellType::Text => Cell::Text(text.to_owned()),
             CellType::Date => Cell::Date(
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| invalid(format!("\"{text}\" is not a date (YYYY-MM-DD)")))?,
+                IsoDate::parse(text)
+                    .map(NaiveDate::from)
+                    .map_err(|e| invalid(e.to_string()))?,
             ),
             CellType::Integer => Cell::Integer(
                 text.parse()

@@ -21,7 +21,6 @@ use super::{Nav, Page, WebError, render, urlencode};
 use crate::auth;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError};
-use crate::money::Amount;
 use crate::service::import::{self, Expect, ImportOptions, NoProgress, Source};
 use crate::service::ledger::{self, Recorder, ReversalRequest, Reversible};
 use crate::service::records::{self, Cell, Query};
@@ -455,40 +454,19 @@ pub async fn post_reversal(
     user.check_csrf(&form.csrf)?;
     user.require(auth::Writer::ROLES)?;
     let plan = page_plan(db, Some(&form.plan)).await?;
-    let mut errors = Vec::new();
-    let amount = match form.amount.trim() {
-        "" => None,
-        text => match Amount::parse(text) {
-            Ok(amount) => Some(amount),
-            Err(e) => {
-                errors.push(FieldError::new("amount", e.to_string()));
-                None
-            }
-        },
-    };
-    let date = match form.date.trim() {
-        "" => None,
-        text => match crate::domain::IsoDate::parse(text) {
-            Ok(date) => Some(date.into()),
-            Err(e) => {
-                errors.push(FieldError::new("date", e.to_string()));
-                None
-            }
-        },
-    };
     let (user_ref, plan_ref, form_ref) = (&user, &plan, &*form);
     let show = |errors: Vec<FieldError>, status: Status| async move {
         let page = reversal_form(db, user_ref, plan_ref, reference, form_ref, &errors).await?;
         Ok::<_, WebError>(Err((status, RawHtml(page))))
     };
-    if !errors.is_empty() {
-        return show(errors, Status::UnprocessableEntity).await;
-    }
-    let request = ReversalRequest {
-        reason: form.reason.clone(),
-        amount,
-        reference: Some(form.reference.trim().to_owned()).filter(|r| !r.is_empty()),
-        date,
+    let request = match ReversalRequest::parse(
+        &form.reason,
+        form.amount.trim(),
+        form.reference.trim(),
+        form.date.trim(),
+    ) {
+        Ok(request) => request,
+        Err(errors) => return show(errors, Status::UnprocessableEntity).await,
     };
     let actor = user.caller.actor();
     let recorder = Recorder {

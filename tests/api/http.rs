@@ -1210,6 +1210,30 @@ async fn a_reversal_of_more_than_remains_is_a_422_naming_amount() {
 }
 
 #[rocket::async_test]
+async fn a_reversal_of_zero_is_a_422_naming_amount_and_stores_nothing() {
+    let (app, tokens) = sample_app().await;
+    let before = export_everything(&app.db).await;
+
+    for amount in [r#""0""#, r#""-0.00""#, "0"] {
+        let body = format!(r#"{{"reason": "Nothing to take back", "amount": {amount}}}"#);
+        let response = app
+            .post_reversal(&tokens.recorder, "D-2015-0002", &body)
+            .await;
+
+        let (status, error) = json_of(response).await;
+        assert_eq!(status, Status::UnprocessableEntity, "{body}: {error}");
+        assert_eq!(error_columns(&error), ["amount"], "{body}");
+        assert!(
+            error["error"]["details"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("reverses nothing")),
+            "{body}: {error}"
+        );
+    }
+    assert_eq!(export_everything(&app.db).await, before);
+}
+
+#[rocket::async_test]
 async fn a_reversal_of_an_unknown_disbursement_is_a_404() {
     let (app, tokens) = sample_app().await;
 
@@ -1948,6 +1972,37 @@ async fn the_audit_entry_of_a_posted_disbursement_holds_the_record_after_the_wri
     assert_eq!(entry["key"], "NAP-2015/D-AUDIT-2");
     assert_eq!(entry["details"]["before"], Value::Null);
     assert_eq!(entry["details"]["after"]["amount"], "1234.5678");
+}
+
+#[rocket::async_test]
+async fn the_audit_entry_of_an_update_with_an_empty_plan_code_holds_the_record_before_the_write() {
+    let (app, tokens) = sample_app().await;
+
+    // An empty plan_code names no plan: the record is the one of the plan in ?plan=.
+    let response = app
+        .request(
+            Method::Put,
+            "/api/v1/objectives/PREV?plan=NAP-2015",
+            Some(&tokens.recorder),
+            Some(r#"{"plan_code": "", "title": "Prevention, renamed"}"#),
+        )
+        .dispatch()
+        .await;
+
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["title"], "Prevention, renamed");
+    let entry = last_audit_entry(&app, &tokens.auditor).await;
+    assert_eq!(entry["action"], "update", "{entry}");
+    assert_eq!(entry["key"], "NAP-2015/PREV", "{entry}");
+    assert_eq!(
+        entry["details"]["before"]["title"], "Prevention of trafficking in human beings",
+        "{entry}"
+    );
+    assert_eq!(
+        entry["details"]["after"]["title"], "Prevention, renamed",
+        "{entry}"
+    );
 }
 
 #[rocket::async_test]

@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 
-use crate::domain::Currency;
 use crate::domain::records::{RecordKind, unguard_formula};
+use crate::domain::{Currency, IsoDate};
 use crate::error::FieldError;
 use crate::money::{Amount, Rate};
 
@@ -33,23 +33,47 @@ impl Header {
             Ok(false) => return Ok(None),
             Err(e) => return Err(vec![FieldError::at_line(1, "-", csv_error_message(&e))]),
         }
-        let mut errors = Vec::new();
-        let mut columns = Vec::with_capacity(record.len());
-        let expected: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
-        for (position, raw) in record.iter().enumerate() {
+        let names = record.iter().enumerate().map(|(position, raw)| {
             // A leading byte-order mark is accepted: spreadsheet programs write one.
             let raw = if position == 0 {
                 raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
             } else {
                 raw
             };
-            let Ok(name) = std::str::from_utf8(raw) else {
-                errors.push(FieldError::at_line(
+            std::str::from_utf8(raw).map_err(|_| {
+                FieldError::at_line(
                     1,
                     format!("column {}", position + 1),
                     "the header is not valid UTF-8 text; save the file as UTF-8",
-                ));
-                continue;
+                )
+            })
+        });
+        Header::check(kind, names).map(Some)
+    }
+
+    /// The header of a record given as named fields, checked as a file's header is.
+    pub fn of_fields<'n>(
+        kind: RecordKind,
+        names: impl Iterator<Item = &'n str>,
+    ) -> Result<Header, Vec<FieldError>> {
+        Header::check(kind, names.map(Ok))
+    }
+
+    /// Every problem of a header at once: unknown, repeated and missing columns.
+    fn check<'n>(
+        kind: RecordKind,
+        names: impl Iterator<Item = Result<&'n str, FieldError>>,
+    ) -> Result<Header, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut columns = Vec::new();
+        let expected: Vec<&str> = kind.columns().iter().map(|c| c.name).collect();
+        for name in names {
+            let name = match name {
+                Ok(name) => name,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
             };
             match kind.column(name) {
                 Some(spec) if columns.contains(&spec.name) => errors.push(FieldError::at_line(
@@ -79,7 +103,7 @@ impl Header {
             }
         }
         if errors.is_empty() {
-            Ok(Some(Header { columns }))
+            Ok(Header { columns })
         } else {
             Err(errors)
         }
@@ -245,21 +269,72 @@ pub fn row_too_long(error: &csv::Error) -> Option<&RowTooLong> {
     }
 }
 
+/// The value of one named field of a record written alone: text as a user typed it, or a
+/// value its caller has already parsed (a reversal's amount and date), which is taken as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Text(String),
+    Amount(Amount),
+    Date(NaiveDate),
+}
+
+impl From<String> for FieldValue {
+    /// Line ends become LF, as they do in a file (see [`CrlfToLf`]).
+    fn from(text: String) -> Self {
+        if text.contains('\r') {
+            FieldValue::Text(text.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            FieldValue::Text(text)
+        }
+    }
+}
+
+impl From<Amount> for FieldValue {
+    fn from(amount: Amount) -> Self {
+        FieldValue::Amount(amount)
+    }
+}
+
+impl From<NaiveDate> for FieldValue {
+    fn from(date: NaiveDate) -> Self {
+        FieldValue::Date(date)
+    }
+}
+
+impl FieldValue {
+    /// The value as the text of a cell, for finding the record it names.
+    pub fn to_text(&self) -> String {
+        match self {
+            FieldValue::Text(text) => text.clone(),
+            FieldValue::Amount(amount) => amount.to_string(),
+            FieldValue::Date(date) => date.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// Where the cells of a row come from: a record of a CSV file, or the named fields of a record
+/// written alone (in the order of its [`Header`]).
+#[derive(Clone, Copy)]
+pub enum RowValues<'a> {
+    Csv(&'a csv::ByteRecord),
+    Fields(&'a [FieldValue]),
+}
+
 /// The cells of one row, read by contract column name. Each accessor records a problem in
 /// `errors` and returns `None` when a cell is missing or malformed, so one pass finds every
 /// problem of the row.
 pub struct Cells<'a> {
     header: &'a Header,
-    record: &'a csv::ByteRecord,
+    values: RowValues<'a>,
     pub line: u64,
     pub errors: Vec<FieldError>,
 }
 
 impl<'a> Cells<'a> {
-    pub fn new(header: &'a Header, record: &'a csv::ByteRecord, line: u64) -> Self {
+    pub fn new(header: &'a Header, values: RowValues<'a>, line: u64) -> Self {
         Cells {
             header,
-            record,
+            values,
             line,
             errors: Vec::new(),
         }
@@ -273,7 +348,16 @@ impl<'a> Cells<'a> {
     /// The raw text of `column`; `None` when the column is absent or the cell empty.
     fn raw(&mut self, column: &str) -> Option<&'a str> {
         let position = self.header.columns.iter().position(|c| *c == column)?;
-        let bytes = self.record.get(position)?;
+        let bytes = match self.values {
+            RowValues::Csv(record) => record.get(position)?,
+            RowValues::Fields(fields) => match fields.get(position)? {
+                FieldValue::Text(text) => text.as_bytes(),
+                FieldValue::Amount(_) | FieldValue::Date(_) => {
+                    self.error(column, "this field takes text");
+                    return None;
+                }
+            },
+        };
         if bytes.is_empty() {
             return None;
         }
@@ -287,6 +371,17 @@ impl<'a> Cells<'a> {
                 None
             }
         }
+    }
+
+    /// The value of `column` when its caller gave it already parsed.
+    fn parsed(&self, column: &str) -> Option<&'a FieldValue> {
+        let RowValues::Fields(fields) = self.values else {
+            return None;
+        };
+        let position = self.header.columns.iter().position(|c| *c == column)?;
+        fields
+            .get(position)
+            .filter(|value| !matches!(value, FieldValue::Text(_)))
     }
 
     /// The raw text of a required column (the header check guarantees the column); an empty
@@ -370,11 +465,17 @@ impl<'a> Cells<'a> {
     }
 
     pub fn date(&mut self, column: &str) -> Option<NaiveDate> {
+        if let Some(FieldValue::Date(date)) = self.parsed(column) {
+            return Some(*date);
+        }
         let text = self.required_raw(column)?;
         self.parse_date(column, text)
     }
 
     pub fn optional_date(&mut self, column: &str) -> Option<Option<NaiveDate>> {
+        if let Some(FieldValue::Date(date)) = self.parsed(column) {
+            return Some(Some(*date));
+        }
         match self.raw(column) {
             None => Some(None),
             Some(text) => self.parse_date(column, text).map(Some),
@@ -382,34 +483,27 @@ impl<'a> Cells<'a> {
     }
 
     fn parse_date(&mut self, column: &str, text: &str) -> Option<NaiveDate> {
-        let well_formed = text.len() == 10
-            && text.bytes().enumerate().all(|(i, b)| {
-                if i == 4 || i == 7 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
-        let date = well_formed
-            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
-            .flatten();
-        if date.is_none() {
-            let message = if well_formed {
-                format!("\"{text}\" is not a date of the calendar")
-            } else {
-                format!("\"{text}\" is not a date; write YYYY-MM-DD, for example 2016-03-31")
-            };
-            self.error(column, message);
+        match IsoDate::parse(text) {
+            Ok(date) => Some(date.into()),
+            Err(e) => {
+                self.error(column, e.to_string());
+                None
+            }
         }
-        date
     }
 
     pub fn amount(&mut self, column: &str) -> Option<Amount> {
+        if let Some(FieldValue::Amount(amount)) = self.parsed(column) {
+            return Some(*amount);
+        }
         let text = self.required_raw(column)?;
         self.parse_amount(column, text)
     }
 
     pub fn optional_amount(&mut self, column: &str) -> Option<Option<Amount>> {
+        if let Some(FieldValue::Amount(amount)) = self.parsed(column) {
+            return Some(Some(*amount));
+        }
         match self.raw(column) {
             None => Some(None),
             Some(text) => self.parse_amount(column, text).map(Some),

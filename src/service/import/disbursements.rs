@@ -17,9 +17,11 @@ use sea_orm::{
     QuerySelect, Statement, Value,
 };
 
-use super::Expect;
 use super::cells::Cells;
-use super::rows::{FileContext, SeenKeys, next_row};
+use super::context::{FileContext, Rows};
+use super::importer::RecordImporter;
+use super::options::Expect;
+use super::report::Outcome;
 use crate::db::{self, Binds, exact_sum_sql};
 use crate::domain::Currency;
 use crate::entity::disbursement;
@@ -31,7 +33,7 @@ use crate::money::Amount;
 const BATCH_ROWS: usize = db::MAX_BIND_PARAMETERS / INSERT_COLUMNS.len();
 
 /// One valid row, its codes resolved.
-struct Row {
+pub struct Row {
     line: u64,
     plan_id: i32,
     reference: String,
@@ -45,61 +47,89 @@ struct Row {
     reverses: Option<String>,
 }
 
-/// Reads, checks and writes the rows a batch at a time. The new payments of one batch are
-/// written by the database while the next batch is read and parsed, so that parsing and
-/// writing overlap.
-pub async fn import_rows<R: Read>(
-    ctx: &mut FileContext<'_>,
-    reader: &mut csv::Reader<R>,
-) -> Result<()> {
-    let mut seen = SeenKeys::default();
-    let mut recorded = RecordedPlans::default();
-    let mut record = csv::ByteRecord::new();
-    let rebuild = BulkIndexes::suspend_for(ctx).await?;
-    let txn = ctx.txn;
-    let mut batch = read_batch(ctx, reader, &mut record, &mut seen);
-    while !batch.is_empty() {
+#[derive(Default)]
+pub struct Disbursements {
+    recorded: RecordedPlans,
+}
+
+impl RecordImporter for Disbursements {
+    type Record = Row;
+
+    fn parse(&mut self, ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Row> {
+        parse(ctx, cells)
+    }
+
+    /// Writes one disbursement as the last batch of a file is written.
+    async fn write(&mut self, ctx: &mut FileContext<'_>, row: Row) -> Result<()> {
         let Sorted {
             new_rows,
             reversals,
-        } = sort_batch(ctx, &mut recorded, batch).await?;
+        } = sort_batch(ctx, &mut self.recorded, vec![row]).await?;
         let statements = insert_statements(ctx, new_rows, |_| None);
-        let (written, next) = tokio::join!(execute_all(txn, statements), async {
-            read_batch(ctx, reader, &mut record, &mut seen)
-        });
-        ctx.report.created += written?;
-        for row in reversals {
-            if let Some(original_id) = check_reversal(ctx, &row).await? {
-                let statements = insert_statements(ctx, vec![row], |_| Some(original_id));
-                ctx.report.created += execute_all(txn, statements).await?;
-            }
-        }
-        batch = next;
+        ctx.report.created += execute_all(ctx.txn, statements).await?;
+        write_reversals(ctx, reversals).await
     }
-    rebuild.restore(ctx).await
+
+    /// Reads, checks and writes the rows a batch at a time. The new payments of one batch are
+    /// written by the database while the next batch is read and parsed, so that parsing and
+    /// writing overlap.
+    async fn import_rows<R: Read + Send>(
+        mut self,
+        ctx: &mut FileContext<'_>,
+        rows: &mut Rows<'_, R>,
+    ) -> Result<()> {
+        let rebuild = BulkIndexes::suspend_for(ctx).await?;
+        let txn = ctx.txn;
+        let mut batch = self.read_batch(ctx, rows);
+        while !batch.is_empty() {
+            let Sorted {
+                new_rows,
+                reversals,
+            } = sort_batch(ctx, &mut self.recorded, batch).await?;
+            let statements = insert_statements(ctx, new_rows, |_| None);
+            let (written, next) = tokio::join!(execute_all(txn, statements), async {
+                self.read_batch(ctx, rows)
+            });
+            ctx.report.created += written?;
+            write_reversals(ctx, reversals).await?;
+            batch = next;
+        }
+        rebuild.restore(ctx).await
+    }
 }
 
-/// The next [`BATCH_ROWS`] valid rows (fewer at the end of the file); invalid rows are
-/// reported on the way.
-fn read_batch<R: Read>(
-    ctx: &mut FileContext<'_>,
-    reader: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-    seen: &mut SeenKeys,
-) -> Vec<Row> {
-    // Grown as rows come: a record posted alone needs room for one, not for a batch.
-    let mut batch = Vec::new();
-    while batch.len() < BATCH_ROWS {
-        let Some(line) = next_row(ctx, reader, record) else {
-            break;
-        };
-        let mut cells = Cells::new(ctx.header, record, line);
-        match parse(ctx, &mut cells, seen) {
-            Some(row) if cells.errors.is_empty() => batch.push(row),
-            _ => ctx.reject(cells.errors),
+impl Disbursements {
+    /// The next [`BATCH_ROWS`] valid rows (fewer at the end of the file); invalid rows are
+    /// reported on the way.
+    fn read_batch<R: Read>(
+        &mut self,
+        ctx: &mut FileContext<'_>,
+        rows: &mut Rows<'_, R>,
+    ) -> Vec<Row> {
+        // Grown as rows come: a record posted alone needs room for one, not for a batch.
+        let mut batch = Vec::new();
+        while batch.len() < BATCH_ROWS {
+            let Some(mut cells) = rows.next(ctx) else {
+                break;
+            };
+            match self.parse(ctx, &mut cells) {
+                Some(row) if cells.errors.is_empty() => batch.push(row),
+                _ => ctx.reject(cells.errors),
+            }
+        }
+        batch
+    }
+}
+
+/// Checks each reversal against the disbursement it names, one by one, and writes the valid.
+async fn write_reversals(ctx: &mut FileContext<'_>, reversals: Vec<Row>) -> Result<()> {
+    for row in reversals {
+        if let Some(original_id) = check_reversal(ctx, &row).await? {
+            let statements = insert_statements(ctx, vec![row], |_| Some(original_id));
+            ctx.report.created += execute_all(ctx.txn, statements).await?;
         }
     }
-    batch
+    Ok(())
 }
 
 /// The secondary indexes of disbursements whose entries arrive in random order (by budget line,
@@ -176,7 +206,7 @@ impl BulkIndexes {
     }
 }
 
-fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> Option<Row> {
+fn parse(ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Row> {
     let plan = ctx.plan_for(cells);
     let reference = cells.code("reference");
     let budget_line_code = cells.code("budget_line_code");
@@ -187,22 +217,11 @@ fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> O
     let description = cells.optional_text("description");
     let reverses = cells.optional_code("reverses");
     let payee_id = match &payee_code {
-        Some(code) => match ctx.catalog.institutions.get(code) {
-            Some(payee) => Some(Some(payee.id)),
-            None => {
-                cells.error(
-                    "payee_code",
-                    format!("there is no institution with code \"{code}\""),
-                );
-                None
-            }
-        },
+        Some(code) => ctx.institution_id(cells, "payee_code", code).map(Some),
         None => Some(None),
     };
     let plan = plan?;
-    if let Some(reference) = &reference {
-        seen.check(cells, "reference", format!("{}\u{0}{reference}", plan.code));
-    }
+    ctx.check_plan_key(cells, "reference", &plan, reference.as_ref());
     let budget_line = budget_line_code.and_then(|code| {
         let found = ctx.catalog.budget_lines.get(&(plan.id, code.clone()));
         if found.is_none() {
@@ -221,8 +240,11 @@ fn parse(ctx: &FileContext<'_>, cells: &mut Cells<'_>, seen: &mut SeenKeys) -> O
             "amount",
             "a negative amount is a reversal: name the disbursement it reverses in the reverses column",
         ),
-        (Some(amount), _) if amount.is_zero() => {
+        (Some(amount), None) if amount.is_zero() => {
             cells.error("amount", "a disbursement of zero records nothing")
+        }
+        (Some(amount), Some(_)) if amount.is_zero() => {
+            cells.error("amount", "a reversal of zero reverses nothing")
         }
         (Some(amount), Some(_)) if amount.is_positive() => cells.error(
             "amount",
@@ -274,7 +296,7 @@ async fn sort_batch(
                 )));
             }
             Some(stored) => match differences(ctx, &row, stored).await? {
-                None => ctx.report.count(super::rows::Outcome::Unchanged),
+                None => ctx.report.count(Outcome::Unchanged),
                 Some(difference) => ctx.reject(vec![FieldError::at_line(
                     row.line,
                     "reference",

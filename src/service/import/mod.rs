@@ -10,137 +10,83 @@
 //!   go to the database in batches, so memory stays flat as the file grows.
 //! - A dry run does all of the work, including the writes, inside the transaction and then
 //!   rolls it back, so it reports exactly what a real import would.
+//! - A record written alone (a JSON `POST`/`PUT`, a web form, a reversal) is read from its
+//!   named fields by the same importer as a row of a file, with the same rules, and is never
+//!   printed to CSV on the way.
+//!
+//! Each record kind has a file of its own (`institutions.rs` to `exchange_rates.rs`) with a
+//! type implementing [`importer::RecordImporter`]; [`import_rows`] below is the list of them.
+//! What the rows of a file share is in `context.rs`, the header and typed cells in `cells.rs`,
+//! the records referred to by code in `catalog.rs`, and what an import is told and reports in
+//! `options.rs` and `report.rs`. None of those files uses another that uses it, nor this one.
 
+mod activities;
+mod budget_lines;
 mod catalog;
 mod cells;
-pub use cells::{MAX_CODE_CHARS, MAX_TEXT_CHARS};
+mod commitments;
+mod context;
 mod disbursements;
-mod rows;
+mod exchange_rates;
+mod funding_sources;
+mod importer;
+mod institutions;
+mod objectives;
+mod obligations;
+mod options;
+mod plans;
+mod report;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
-use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::db;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent, hex};
 use crate::service::records;
-use sha2::{Digest, Sha256};
 
 pub use catalog::CatalogCache;
+pub use cells::{FieldValue, MAX_CODE_CHARS, MAX_TEXT_CHARS};
+pub use options::{Expect, ImportOptions, NoProgress, Progress};
+pub use report::{FileReport, ImportReport};
+
 use catalog::SharedCatalog;
 use cells::Header;
-use rows::Problems;
+use context::{FileContext, Problems, Rows, SeenKeys};
+use importer::RecordImporter;
 
-/// What an import is told besides its files.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    /// The plan for rows without a `plan_code` column (`--plan`, `?plan=`).
-    pub plan: Option<String>,
-    /// Check everything and write nothing.
-    pub dry_run: bool,
-    /// Who imports, as the audit trail names them (`cli:alice`, `user:clerk@example.org`).
-    pub actor: String,
-    /// Whether rows must create records, must update them, or may do either.
-    pub expect: Expect,
-    /// The user recorded as having entered new disbursements.
-    pub recorded_by: Option<i32>,
-    /// Where a write of one record finds the catalog of the write before it (the API's);
-    /// without one, the catalog is loaded for each write.
-    pub catalog_cache: Option<CatalogCache>,
-}
-
-/// What a row is allowed to do to the record with its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Expect {
-    /// Create it or update it (an import).
-    #[default]
-    Any,
-    /// Create it; an existing record is a conflict (`POST` of one record).
-    New,
-    /// Update it; a missing record is not found (`PUT` of one record).
-    Existing,
-}
-
-impl Default for ImportOptions {
-    fn default() -> Self {
-        ImportOptions {
-            plan: None,
-            dry_run: false,
-            actor: "system".to_owned(),
-            expect: Expect::Any,
-            recorded_by: None,
-            catalog_cache: None,
+/// Reads and writes the rows of one file, or of one record, with the importer of its kind.
+/// Adding a record kind adds its line here.
+async fn import_rows<R: Read + Send>(
+    ctx: &mut FileContext<'_>,
+    rows: &mut Rows<'_, R>,
+) -> Result<()> {
+    match ctx.kind {
+        RecordKind::Institutions => institutions::Institutions.import_rows(ctx, rows).await,
+        RecordKind::FundingSources => funding_sources::FundingSources.import_rows(ctx, rows).await,
+        RecordKind::Plans => plans::Plans.import_rows(ctx, rows).await,
+        RecordKind::Objectives => {
+            objectives::Objectives::default()
+                .import_rows(ctx, rows)
+                .await
         }
-    }
-}
-
-/// The outcome of one file.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FileReport {
-    pub entity: RecordKind,
-    pub file: String,
-    pub rows: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub warnings: Vec<FieldError>,
-    /// The SHA-256 of the file's bytes, as recorded in the audit trail.
-    pub sha256: String,
-}
-
-impl FileReport {
-    fn new(entity: RecordKind, file: &str) -> Self {
-        FileReport {
-            entity,
-            file: file.to_owned(),
-            rows: 0,
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            warnings: Vec::new(),
-            sha256: String::new(),
+        RecordKind::Activities => activities::Activities.import_rows(ctx, rows).await,
+        RecordKind::Obligations => obligations::Obligations.import_rows(ctx, rows).await,
+        RecordKind::BudgetLines => budget_lines::BudgetLines.import_rows(ctx, rows).await,
+        RecordKind::Commitments => commitments::Commitments.import_rows(ctx, rows).await,
+        RecordKind::Disbursements => {
+            disbursements::Disbursements::default()
+                .import_rows(ctx, rows)
+                .await
         }
-    }
-
-    pub(crate) fn warn(&mut self, line: u64, column: &str, message: impl Into<String>) {
-        let mut warning = FieldError::at_line(line, column, message);
-        warning.file = Some(self.file.clone());
-        self.warnings.push(warning);
+        RecordKind::ExchangeRates => exchange_rates::ExchangeRates.import_rows(ctx, rows).await,
     }
 }
-
-impl Serialize for RecordKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-/// The outcome of an import: one report per file, in the order they were imported.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ImportReport {
-    pub files: Vec<FileReport>,
-    /// CSV files of a directory that are none of the contract's, and so were not read.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ignored_files: Vec<String>,
-    pub dry_run: bool,
-}
-
-/// Told how far an import has read, for a progress bar on a terminal.
-pub trait Progress: Send + Sync {
-    fn file_started(&self, _file: &str, _total_bytes: Option<u64>) {}
-    fn advanced(&self, _bytes_read: u64) {}
-    fn file_finished(&self) {}
-}
-
-/// Progress that nobody watches.
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
 
 /// A CSV file to import: its name for messages, and its bytes.
 pub struct Source {
@@ -187,18 +133,21 @@ pub async fn import_file(
     import_sources(db, vec![(kind, source)], options, progress).await
 }
 
-/// Writes one record given as contract column names and cell texts, with every rule of an
-/// import (it is imported as a one-row file), and returns its report. The audit trail gets
-/// one entry with the record as it was before and as it is after; a row that changes
-/// nothing adds none.
-pub async fn write_record(
+/// Writes one record given as contract column names and values (texts, or values parsed
+/// already), with every rule of an import: its fields are read as the one row of a file would
+/// be, without passing through CSV. Returns its report. The audit trail gets one entry with
+/// the record as it was before and as it is after; a row that changes nothing adds none.
+pub async fn write_record<V>(
     db: &DatabaseConnection,
     kind: RecordKind,
-    fields: &[(String, String)],
+    fields: &[(String, V)],
     options: &ImportOptions,
-) -> Result<FileReport> {
+) -> Result<FileReport>
+where
+    V: Clone + Into<FieldValue>,
+{
     if fields.is_empty() {
-        // No column at all cannot be a CSV header: report the required ones as missing.
+        // No column at all cannot be a header: report the required ones as missing.
         let details = kind
             .columns()
             .iter()
@@ -210,34 +159,26 @@ pub async fn write_record(
             details,
         ));
     }
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Internal(format!("cannot build the record: {e}"));
-    writer
-        .write_record(fields.iter().map(|(name, _)| name))
-        .map_err(io)?;
-    writer
-        .write_record(fields.iter().map(|(_, value)| value))
-        .map_err(io)?;
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Error::Internal(format!("cannot build the record: {e}")))?;
-    let source = Source::from_bytes("request", bytes);
+    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    let values: Vec<FieldValue> = fields.iter().map(|(_, v)| v.clone().into()).collect();
 
     let txn = db::begin_write(db).await?;
-    let plan_code = fields
+    // An empty plan_code names no plan: the request's plan (or the only plan) holds then, as
+    // it does for the row itself.
+    let plan_code = names
         .iter()
-        .find(|(name, _)| name == "plan_code" && !name.is_empty())
-        .map(|(_, value)| value.clone())
+        .zip(&values)
+        .find(|(name, value)| **name == "plan_code" && **value != FieldValue::Text(String::new()))
+        .map(|(_, value)| value.to_text())
         .or_else(|| options.plan.clone());
     let key: Vec<(&'static str, String)> = records::key_columns(kind)
         .iter()
         .map(|column| {
-            let value = fields
+            let value = names
                 .iter()
-                .find(|(name, _)| name == column)
-                .map(|(_, v)| v.clone());
+                .zip(&values)
+                .find(|(name, _)| *name == column)
+                .map(|(_, v)| v.to_text());
             (*column, value.unwrap_or_default())
         })
         .collect();
@@ -246,8 +187,7 @@ pub async fn write_record(
         Some(cache) => cache.checkout(&txn).await?,
         None => SharedCatalog::load(&txn).await?,
     };
-    let sources = vec![(kind, source)];
-    let result = import_in(&txn, &mut catalog, sources, options, &NoProgress, false).await;
+    let result = write_in(&txn, &mut catalog, kind, &names, &values, options).await;
     let result = match result {
         Ok(report) => {
             audit_record(
@@ -277,6 +217,55 @@ pub async fn write_record(
         .into_iter()
         .next()
         .ok_or_else(|| Error::Internal("no report for the record".to_owned()))
+}
+
+/// Applies one record of named fields inside `txn` as a one-row file named "request".
+async fn write_in(
+    txn: &DatabaseTransaction,
+    catalog: &mut SharedCatalog,
+    kind: RecordKind,
+    names: &[&str],
+    values: &[FieldValue],
+    options: &ImportOptions,
+) -> Result<ImportReport> {
+    let name = "request";
+    let mut report = FileReport::new(kind, name);
+    let mut problems = Problems::default();
+    if let Some(error) = unknown_plan(catalog, kind, options) {
+        problems.push(error);
+    } else {
+        match Header::of_fields(kind, names.iter().copied()) {
+            Ok(header) => {
+                let mut rows: Rows<'_, std::io::Empty> = Rows::Record {
+                    values,
+                    read: false,
+                };
+                let mut context = FileContext {
+                    txn,
+                    catalog,
+                    kind,
+                    header: &header,
+                    options,
+                    report: &mut report,
+                    problems: &mut problems,
+                    progress: &NoProgress,
+                    total_bytes: None,
+                    seen: SeenKeys::default(),
+                };
+                import_rows(&mut context, &mut rows).await?;
+            }
+            Err(header_errors) => header_errors.into_iter().for_each(|e| problems.push(e)),
+        }
+    }
+    in_file_order(&mut problems, 0, name);
+    if !problems.is_empty() {
+        return Err(problems_error(problems));
+    }
+    Ok(ImportReport {
+        files: vec![report],
+        ignored_files: Vec::new(),
+        dry_run: options.dry_run,
+    })
 }
 
 /// The record of `kind` with `key`, as JSON, if it exists (and its plan does).
@@ -500,29 +489,60 @@ async fn import_in(
         reports.push(report);
     }
     if !problems.is_empty() {
-        let count = problems.count();
-        let listed = if problems.unlisted > 0 {
-            format!(" (the first {} are listed)", problems.listed.len())
-        } else {
-            String::new()
-        };
-        return Err(Error::invalid(
-            format!(
-                "{count} {} found{listed}; nothing was imported",
-                if count == 1 {
-                    "error was"
-                } else {
-                    "errors were"
-                }
-            ),
-            problems.listed,
-        ));
+        return Err(problems_error(problems));
     }
     Ok(ImportReport {
         files: reports,
         ignored_files: Vec::new(),
         dry_run: options.dry_run,
     })
+}
+
+/// The error that lists every problem an import found.
+fn problems_error(problems: Problems) -> Error {
+    let count = problems.count();
+    let listed = if problems.unlisted > 0 {
+        format!(" (the first {} are listed)", problems.listed.len())
+    } else {
+        String::new()
+    };
+    Error::invalid(
+        format!(
+            "{count} {} found{listed}; nothing was imported",
+            if count == 1 {
+                "error was"
+            } else {
+                "errors were"
+            }
+        ),
+        problems.listed,
+    )
+}
+
+/// The `--plan` (`?plan=`) of an import of a plan's records when no such plan exists.
+fn unknown_plan(
+    catalog: &SharedCatalog,
+    kind: RecordKind,
+    options: &ImportOptions,
+) -> Option<FieldError> {
+    let code = options
+        .plan
+        .as_ref()
+        .filter(|code| kind.is_plan_scoped() && !catalog.plans.contains_key(*code))?;
+    Some(FieldError::at_line(
+        1,
+        "plan_code",
+        format!("there is no plan with code \"{code}\"; import it in plans.csv first"),
+    ))
+}
+
+/// Puts the problems of one file, from `first_error` on, in the order of its lines (some
+/// checks run a batch after the row was read) and names the file in each.
+fn in_file_order(problems: &mut Problems, first_error: usize, file: &str) {
+    problems.listed[first_error..].sort_by_key(|e| e.line);
+    for error in &mut problems.listed[first_error..] {
+        error.file = Some(file.to_owned());
+    }
 }
 
 /// Reads one file and applies its rows; problems with the data go to `problems`, problems with
@@ -547,21 +567,11 @@ async fn import_one(
         .has_headers(false)
         .flexible(true)
         .from_reader(cells::CrlfToLf::new(hashed));
-    let unknown_plan = options
-        .plan
-        .as_ref()
-        .filter(|code| kind.is_plan_scoped() && !catalog.plans.contains_key(*code));
-    match Header::read(kind, &mut reader) {
-        _ if unknown_plan.is_some() => problems.push(FieldError::at_line(
-            1,
-            "plan_code",
-            format!(
-                "there is no plan with code \"{}\"; import it in plans.csv first",
-                unknown_plan.map(String::as_str).unwrap_or_default()
-            ),
-        )),
-        Ok(Some(header)) => {
-            let mut context = rows::FileContext {
+    let unknown_plan = unknown_plan(catalog, kind, options);
+    match (unknown_plan, Header::read(kind, &mut reader)) {
+        (Some(error), _) => problems.push(error),
+        (None, Ok(Some(header))) => {
+            let mut context = FileContext {
                 txn,
                 catalog,
                 kind,
@@ -571,8 +581,9 @@ async fn import_one(
                 problems,
                 progress,
                 total_bytes: source.total_bytes,
+                seen: SeenKeys::default(),
             };
-            rows::import_rows(&mut context, &mut reader).await?;
+            import_rows(&mut context, &mut Rows::of_csv(&mut reader)).await?;
             if report.rows == 0 && problems.listed.len() == first_error {
                 report.warn(
                     1,
@@ -581,12 +592,12 @@ async fn import_one(
                 );
             }
         }
-        Ok(None) => problems.push(FieldError::at_line(
+        (None, Ok(None)) => problems.push(FieldError::at_line(
             1,
             "-",
             "the file is empty: it needs a header row naming the columns",
         )),
-        Err(header_errors) => header_errors.into_iter().for_each(|e| problems.push(e)),
+        (None, Err(header_errors)) => header_errors.into_iter().for_each(|e| problems.push(e)),
     }
     // The csv reader may stop early on an error; the digest covers every byte of the file.
     let mut rest = reader.into_inner();
@@ -594,11 +605,7 @@ async fn import_one(
     if let Ok(digest) = digest.lock() {
         report.sha256 = hex(&digest.clone().finalize());
     }
-    // Some checks run a batch after the row was read; the report reads in file order.
-    problems.listed[first_error..].sort_by_key(|e| e.line);
-    for error in &mut problems.listed[first_error..] {
-        error.file = Some(source.name.clone());
-    }
+    in_file_order(problems, first_error, &source.name);
     Ok(report)
 }
 
