@@ -15,6 +15,7 @@ mod foundation;
 mod hostile;
 mod http;
 mod iati;
+mod iati_rules;
 mod import;
 mod money;
 mod reliability;
