@@ -24,6 +24,9 @@ pub struct Codelist {
 /// One `<mapping>` of `mapping.xml`.
 pub struct Mapping {
     path: Expr,
+    /// The element names the path steps through: where one is not in the file, the mapping
+    /// selects nothing and is not evaluated (most mappings, for the export).
+    elements: Vec<String>,
     codelist: String,
     condition: Option<Condition>,
 }
@@ -70,8 +73,18 @@ impl Codelists {
                 expr: xpath::parse(source),
                 linked: linked_attribute(source),
             });
+            assert!(
+                !path.contains(['[', '|', '(']) || path.ends_with("/text()"),
+                "a mapping path with predicates, unions or functions: {path}"
+            );
+            let elements = path
+                .split('/')
+                .filter(|step| !step.is_empty() && !step.starts_with('@') && *step != "text()")
+                .map(str::to_owned)
+                .collect();
             mappings.push(Mapping {
                 path: xpath::parse(path),
+                elements,
                 codelist: codelist.to_owned(),
                 condition,
             });
@@ -90,7 +103,19 @@ impl Codelists {
     /// The codelist violations of a parsed activity file.
     pub fn check(&self, document: &roxmltree::Document<'_>, out: &mut Vec<Violation>) {
         let root = XNode::Node(document.root());
+        let present: BTreeSet<&str> = document
+            .descendants()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
         for mapping in &self.mappings {
+            if !mapping
+                .elements
+                .iter()
+                .all(|e| present.contains(e.as_str()))
+            {
+                continue;
+            }
             let list = &self.lists[&mapping.codelist];
             let selected = xpath::evaluate(&mapping.path, root).into_nodes(&mapping.path);
             for node in selected {
@@ -103,7 +128,11 @@ impl Codelists {
                 let (id, severity, problem) = if !list.codes.contains(&value) {
                     ("codelist", Severity::Error, "is not a code of")
                 } else if list.withdrawn.contains(&value) {
-                    ("codelist-withdrawn", Severity::Warning, "is a withdrawn code of")
+                    (
+                        "codelist-withdrawn",
+                        Severity::Warning,
+                        "is a withdrawn code of",
+                    )
                 } else {
                     continue;
                 };

@@ -73,7 +73,11 @@ impl<'c> Checker<'c> {
         xpath::evaluate(&self.expr(source), node)
     }
 
-    pub fn select<'a, 'input>(&self, source: &str, node: XNode<'a, 'input>) -> Vec<XNode<'a, 'input>> {
+    pub fn select<'a, 'input>(
+        &self,
+        source: &str,
+        node: XNode<'a, 'input>,
+    ) -> Vec<XNode<'a, 'input>> {
         self.evaluate(source, node).into_nodes(&source)
     }
 
@@ -91,7 +95,10 @@ impl<'c> Checker<'c> {
         }
         if let Some(id_condition) = case.text("idCondition") {
             assert!(
-                matches!(id_condition, "NOT_EXISTING_ORG_ID" | "NOT_EXISTING_ORG_ID_PREFIX"),
+                matches!(
+                    id_condition,
+                    "NOT_EXISTING_ORG_ID" | "NOT_EXISTING_ORG_ID_PREFIX"
+                ),
                 "unknown idCondition {id_condition}"
             );
         }
@@ -322,7 +329,10 @@ fn strict_sum(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
             .ok_or_else(|| format!("the sum of {} overflows", quoted(&texts)))?;
     }
     if total != expected {
-        return Err(format!("{} add up to {total}, not {expected}", quoted(&texts)));
+        return Err(format!(
+            "{} add up to {total}, not {expected}",
+            quoted(&texts)
+        ));
     }
     Ok(())
 }
@@ -347,7 +357,10 @@ fn date_order(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
 fn date_now(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
     let now = case.checker.now;
     if let Some(date) = case.dates("date", node)?.iter().find(|d| **d > now) {
-        return Err(format!("{} = {date} is after now ({now})", case.required("date")));
+        return Err(format!(
+            "{} = {date} is after now ({now})",
+            case.required("date")
+        ));
     }
     Ok(())
 }
@@ -359,7 +372,10 @@ fn between_dates(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
     let ends = case.dates("end", node)?;
     for date in &dates {
         if starts.iter().any(|s| date < s) || ends.iter().any(|e| date > e) {
-            return Err(format!("{} = {date} is outside the period", case.required("date")));
+            return Err(format!(
+                "{} = {date} is outside the period",
+                case.required("date")
+            ));
         }
     }
     Ok(())
@@ -413,7 +429,10 @@ fn startswith(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
             })
             .collect();
         if !unknown.is_empty() {
-            return Err(format!("{} start with no approved agency code", quoted(&unknown)));
+            return Err(format!(
+                "{} start with no approved agency code",
+                quoted(&unknown)
+            ));
         }
         return Ok(());
     }
@@ -432,7 +451,11 @@ fn startswith(case: &Case<'_>, node: XNode<'_, '_>) -> Outcome {
         .filter(|text| !starts.iter().any(|start| text.starts_with(start.as_str())))
         .collect();
     if !wrong.is_empty() {
-        return Err(format!("{} start with none of {}", quoted(&wrong), quoted(&starts)));
+        return Err(format!(
+            "{} start with none of {}",
+            quoted(&wrong),
+            quoted(&starts)
+        ));
     }
     Ok(())
 }

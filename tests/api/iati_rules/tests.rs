@@ -30,10 +30,7 @@ fn unexpected(found: &[Violation]) -> Vec<&Violation> {
 }
 
 fn listed(found: &[&Violation]) -> String {
-    found
-        .iter()
-        .map(|v| format!("  {v}\n"))
-        .collect::<String>()
+    found.iter().map(|v| format!("  {v}\n")).collect::<String>()
 }
 
 fn assert_no_violations(what: &str, xml: &str) -> Vec<Violation> {
@@ -79,7 +76,8 @@ async fn the_sample_plans_export_breaks_no_iati_rule_but_those_not_yet_met() {
 }
 
 #[tokio::test]
-async fn generated_plans_with_extreme_amounts_foreign_currencies_and_reversals_break_no_iati_rule() {
+async fn generated_plans_with_extreme_amounts_foreign_currencies_and_reversals_break_no_iati_rule()
+{
     for seed in [1_u64, 2, 3] {
         let test_db = TestDb::new().await;
         let db = test_db.connect().await;
@@ -105,11 +103,16 @@ async fn the_checker_on_the_sample_export_takes_well_under_a_second() {
     let xml = sample_export().await;
     violations(&xml); // Reads the ruleset and the codelists once for the whole binary.
 
-    let started = Instant::now();
-    violations(&xml);
-    let elapsed = started.elapsed();
+    // The fastest of three runs, so that a machine busy with other work does not decide.
+    let elapsed = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            violations(&xml);
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
 
-    // Generous for a debug build on a busy machine; it takes a fraction of this.
     assert!(elapsed.as_millis() < 1_000, "{elapsed:?}");
 }
 
@@ -273,7 +276,11 @@ fn only(rule: &str, severity: Severity) -> BTreeSet<(String, Severity)> {
 #[test]
 fn a_hand_written_activity_with_sectors_countries_and_results_meets_every_rule() {
     let found = violations(FULL_ACTIVITY);
-    assert!(found.is_empty(), "{}", listed(&found.iter().collect::<Vec<_>>()));
+    assert!(
+        found.is_empty(),
+        "{}",
+        listed(&found.iter().collect::<Vec<_>>())
+    );
 }
 
 #[test]
@@ -379,7 +386,10 @@ fn each_broken_rule_of_the_hand_written_activity_is_reported_alone() {
             "a provider reference with a trailing space and a slash",
             r#"<provider-org ref="XM-DAC-12345" provider"#,
             r#"<provider-org ref="XM-DAC-12345/ " provider"#,
-            BTreeSet::from([("1.10.1".to_owned(), Warning), ("1.10.13".to_owned(), Warning)]),
+            BTreeSet::from([
+                ("1.10.1".to_owned(), Warning),
+                ("1.10.13".to_owned(), Warning),
+            ]),
         ),
         (
             "an identifier that does not begin with the reporting organisation's",
@@ -399,7 +409,10 @@ fn each_broken_rule_of_the_hand_written_activity_is_reported_alone() {
             r#"<reporting-org ref="XM-DAC-12345""#,
             r#"<reporting-org ref="XX-NOPE-12345""#,
             // The identifier no longer begins with the reporting organisation's either.
-            BTreeSet::from([("1.14.8".to_owned(), Warning), ("1.1.21".to_owned(), Warning)]),
+            BTreeSet::from([
+                ("1.14.8".to_owned(), Warning),
+                ("1.1.21".to_owned(), Warning),
+            ]),
         ),
         (
             "a narrative without language in an activity without one",
