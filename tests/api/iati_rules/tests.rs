@@ -120,7 +120,7 @@ async fn the_checker_on_the_sample_export_takes_well_under_a_second() {
 async fn each_way_of_breaking_the_sample_export_yields_exactly_the_rule_it_breaks() {
     use Severity::Error;
     let valid = sample_export().await;
-    let cases: &[(&str, &str, &str, BTreeSet<(String, Severity)>)] = &[
+    let cases: &[Break<'_>] = &[
         (
             "an activity without its start date",
             r#"<activity-date type="1" iso-date="2015-01-01"/>"#,
@@ -249,8 +249,15 @@ const FULL_ACTIVITY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </iati-activities>
 "#;
 
+/// Rules by id and severity.
+type Rules = BTreeSet<(String, Severity)>;
+
+/// One way of breaking a file: what it is, the text replaced, its replacement, and the rules
+/// the file then breaks that it did not before.
+type Break<'a> = (&'a str, &'a str, &'a str, Rules);
+
 /// The rules `broken` breaks that `valid` does not, as (id, severity) pairs.
-fn new_violations(valid: &str, broken: &str) -> BTreeSet<(String, Severity)> {
+fn new_violations(valid: &str, broken: &str) -> Rules {
     // By rule and place, not by activity: a break may change an activity's identifier.
     let before: BTreeSet<(String, String)> = violations(valid)
         .into_iter()
@@ -269,7 +276,7 @@ fn replace_once(xml: &str, from: &str, to: &str) -> String {
     xml.replacen(from, to, 1)
 }
 
-fn only(rule: &str, severity: Severity) -> BTreeSet<(String, Severity)> {
+fn only(rule: &str, severity: Severity) -> Rules {
     BTreeSet::from([(rule.to_owned(), severity)])
 }
 
@@ -286,7 +293,7 @@ fn a_hand_written_activity_with_sectors_countries_and_results_meets_every_rule()
 #[test]
 fn each_broken_rule_of_the_hand_written_activity_is_reported_alone() {
     use Severity::{Error, Warning};
-    let cases: &[(&str, &str, &str, BTreeSet<(String, Severity)>)] = &[
+    let cases: &[Break<'_>] = &[
         (
             "sector percentages that add up to 90",
             r#"percentage="40"/>"#,
