@@ -28,7 +28,7 @@ use crate::helpers::{
 };
 
 /// The sample plan's code and its number of activities, commitments and disbursements.
-const SAMPLE_PLAN: &str = "NAP-2015";
+pub(crate) const SAMPLE_PLAN: &str = "NAP-2015";
 const SAMPLE_ACTIVITIES: usize = 40;
 const SAMPLE_COMMITMENTS: u64 = 36;
 const SAMPLE_DISBURSEMENTS: u64 = 389;
@@ -378,7 +378,7 @@ async fn check_export(
 }
 
 /// Exports `plan` with `publisher` up to `as_of` into `file` inside the test's folder.
-async fn export_to_file(
+pub(crate) async fn export_to_file(
     db: &DatabaseConnection,
     plan: &str,
     publisher: &IatiSettings,
@@ -394,7 +394,7 @@ async fn export_to_file(
     export_iati(db, Some(plan), &options, out).await.unwrap()
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
@@ -658,7 +658,7 @@ fn rate_text(micros: u64) -> String {
 /// Imports a random plan `GEN-{seed}` with activities of every status, budget lines,
 /// commitments and disbursements in several currencies, reversals, payees with and without
 /// IATI references, and rates in both directions; returns the plan's code.
-async fn generate_plan(db: &DatabaseConnection, seed: u64) -> String {
+pub(crate) async fn generate_plan(db: &DatabaseConnection, seed: u64) -> String {
     let mut rng = Rng::new(seed);
     let plan_currency = ["EUR", "USD", "JPY"][(seed % 3) as usize];
     let start_month = ["1", "10", "7"][(seed % 3) as usize];

@@ -16,6 +16,7 @@ mod foundation;
 mod hostile;
 mod http;
 mod iati;
+mod iati_rules;
 mod import;
 mod money;
 mod reliability;
