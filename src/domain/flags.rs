@@ -15,7 +15,19 @@ use crate::domain::fiscal::FiscalYearStart;
 use crate::money::Amount;
 
 /// The rules, in the contract's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Rule {
     ObligationUnfunded,
@@ -84,7 +96,19 @@ impl std::str::FromStr for Rule {
 }
 
 /// How urgent a flag is; `Critical` sorts first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Critical,
@@ -128,16 +152,17 @@ impl std::str::FromStr for Severity {
 }
 
 /// What a flag is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Subject {
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     pub code: String,
     pub title: String,
 }
 
 /// One flag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Flag {
     pub rule: Rule,
     pub severity: Severity,
@@ -146,8 +171,10 @@ pub struct Flag {
     pub message: String,
     pub legal_basis: Option<String>,
     /// The money missing or in excess, where it can be computed.
+    #[schema(value_type = Option<String>)]
     pub gap: Option<Amount>,
     /// The currency of `gap`.
+    #[schema(value_type = Option<String>)]
     pub currency: Option<Currency>,
 }
 

@@ -27,7 +27,7 @@ use crate::money::Amount;
 use crate::service::rates::rate_table;
 
 /// The flags of one plan on one date.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagReport {
     pub plan: String,
     pub as_of: NaiveDate,
