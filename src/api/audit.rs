@@ -12,6 +12,17 @@ use crate::service::audit::{self, AuditFilter, AuditOrder, AuditPage};
 
 /// `GET /api/v1/audit`: entries in sequence order, filtered by `actor`, `action`, `entity`,
 /// `key`, `from` and `to` (dates of `recorded_at`), paged with `limit` and `offset`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    summary = "Audit trail entries in sequence order",
+    params(crate::api::openapi::params::AuditQuery),
+    security(("bearer" = ["admin", "auditor"])),
+    responses(
+        (status = 200, description = "OK", body = crate::api::openapi::schema::AuditPage),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/audit")]
 pub async fn get_audit(
     db: &State<DatabaseConnection>,
@@ -59,6 +70,13 @@ pub async fn get_audit(
 }
 
 /// `GET /api/v1/audit/verification`: checks the whole chain, as `naptrack audit verify` does.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verification",
+    summary = "Check the audit trail's hash chain",
+    security(("bearer" = ["admin", "auditor"])),
+    responses((status = 200, description = "OK", body = crate::service::audit::Verification))
+)]
 #[get("/audit/verification")]
 pub async fn get_audit_verification(
     db: &State<DatabaseConnection>,

@@ -43,6 +43,22 @@ fn parse_request(body: &[u8]) -> Result<ReversalRequest> {
 /// `POST /api/v1/disbursements/{reference}/reversal`: records a reversal of the disbursement
 /// `reference`, of its whole remaining amount or of `amount`, with a required `reason`
 /// (stored as the reversal's description). 201 with the reversal as stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/disbursements/{reference}/reversal",
+    summary = "Reverse a disbursement, wholly or in part, with a reason",
+    params(("reference" = String, Path, description = "The disbursement to reverse."), crate::api::openapi::params::PlanQuery),
+    request_body(content = crate::api::openapi::schema::ReversalInput, content_type = "application/json"),
+    security(("bearer" = ["admin", "recorder"])),
+    responses(
+        (status = 201, description = "Created", body = ref("#/components/schemas/Disbursements")),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::schema::ErrorBody),
+        (status = 413, description = "Payload Too Large", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[post("/disbursements/<reference>/reversal", data = "<body>")]
 pub async fn post_reversal(
     db: &State<DatabaseConnection>,

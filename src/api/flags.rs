@@ -14,6 +14,19 @@ use crate::service::plans::resolve_plan;
 
 /// The flags of `?plan=` (or the only plan) as of `?as_of=` (default today), optionally only
 /// those of one `severity` or `rule`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/flags",
+    summary = "The flags of a plan as of a date: unfunded obligations and activities, overspending, low execution, overdue commitments, inactive institutions",
+    params(crate::api::openapi::params::FlagsQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", body = crate::service::flags::FlagReport),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/flags")]
 pub async fn get_flags(
     db: &State<DatabaseConnection>,

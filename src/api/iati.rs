@@ -14,6 +14,19 @@ use crate::service::iati::{self, IatiOptions};
 
 /// The plan `code` as `application/xml`, with the transactions up to today. 404 for an
 /// unknown plan; 422 when the plan has no activity or a budget needs a missing rate.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans/{code}/iati.xml",
+    summary = "The plan as an IATI 2.03 activity file (iati-activities): one iati-activity per activity, with its budgets per fiscal year and its commitments and disbursements up to today as transactions",
+    params(("code" = String, Path, description = "The plan's code.")),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", body = crate::api::openapi::schema::IatiFile, content_type = "application/xml"),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/plans/<code>/iati.xml")]
 pub async fn get_iati(
     db: &State<DatabaseConnection>,

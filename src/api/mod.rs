@@ -278,6 +278,16 @@ where
 }
 
 /// Answers `{"status": "ok"}` once the database answers; 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/api/v1/health",
+    summary = "Whether the server and its database answer",
+    security(()),
+    responses(
+        (status = 200, description = "OK", body = crate::api::openapi::schema::Health),
+        (status = 503, description = "Service Unavailable", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/health")]
 async fn get_health(db: &State<DatabaseConnection>) -> Result<Json<Value>> {
     db::ping(db).await?;

@@ -305,12 +305,28 @@ fn disbursement_immutable() -> Error {
 }
 
 /// Recorded disbursements cannot be edited: corrections are reversals.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/disbursements/{reference}",
+    summary = "Refused: a recorded disbursement is never changed or deleted; post a reversal",
+    params(("reference" = String, Path, description = "The record's key.")),
+    security(("bearer" = ["admin", "recorder"])),
+    responses((status = 405, description = "Method Not Allowed", body = crate::api::openapi::schema::ErrorBody))
+)]
 #[patch("/disbursements/<_reference>")]
 pub async fn refuse_disbursement_edit(_caller: Writer, _reference: &str) -> Result<JsonResponse> {
     Err(disbursement_immutable())
 }
 
 /// Recorded disbursements cannot be deleted: corrections are reversals.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/disbursements/{reference}",
+    summary = "Refused: a recorded disbursement is never changed or deleted; post a reversal",
+    params(("reference" = String, Path, description = "The record's key.")),
+    security(("bearer" = ["admin", "recorder"])),
+    responses((status = 405, description = "Method Not Allowed", body = crate::api::openapi::schema::ErrorBody))
+)]
 #[delete("/disbursements/<_reference>")]
 pub async fn refuse_disbursement_delete(_caller: Writer, _reference: &str) -> Result<JsonResponse> {
     Err(disbursement_immutable())

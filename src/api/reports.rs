@@ -22,6 +22,22 @@ pub enum ReportResponse {
 
 /// The execution report of `?plan=` by `?by=`, filtered by `fiscal_year`, `from`, `to`
 /// (disbursement dates), `funding_source` and `donor`; `format=json` (default) or `csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/execution",
+    summary = "Budget execution by a dimension, in the plan's currency: allocated, committed, disbursed, remaining, execution rate, and exact totals",
+    params(crate::api::openapi::params::ExecutionQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", content(
+            (crate::service::reports::ExecutionReport = "application/json"),
+            (crate::api::openapi::schema::CsvFile = "text/csv"),
+        )),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/reports/execution")]
 pub async fn get_execution(
     db: &State<DatabaseConnection>,
@@ -74,6 +90,22 @@ pub async fn get_execution(
 
 /// `GET /api/v1/reports/donor?donor=CODE` (or `funding_source=CODE`): the donor statement,
 /// as JSON, or one `part` of it (activity, fiscal-year, disbursements) as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/donor",
+    summary = "A donor's or funding source's money from commitment to disbursement: by activity, by fiscal year, and every payment",
+    params(crate::api::openapi::params::DonorQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", content(
+            (crate::service::statements::DonorStatement = "application/json"),
+            (crate::api::openapi::schema::CsvFile = "text/csv"),
+        )),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/reports/donor")]
 pub async fn get_donor_statement(
     db: &State<DatabaseConnection>,

@@ -17,6 +17,22 @@ use crate::service::import::{self, ImportOptions, NoProgress, Source};
 
 /// `POST /api/v1/import/{entity}?plan=CODE&dry_run=BOOL`: the body is one CSV file, imported
 /// whole or not at all. 200 with the counts; 422 with every error by line and column.
+#[utoipa::path(
+    post,
+    path = "/api/v1/import/{entity}",
+    summary = "Import one CSV file, whole or not at all",
+    params(crate::api::openapi::params::EntityPath, crate::api::openapi::params::ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    security(("bearer" = ["admin", "recorder"])),
+    responses(
+        (status = 200, description = "OK", body = crate::api::openapi::schema::ImportResult),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 409, description = "Conflict", body = crate::api::openapi::schema::ErrorBody),
+        (status = 413, description = "Payload Too Large", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[post("/import/<kind>", data = "<body>")]
 pub async fn post_import(
     db: &State<DatabaseConnection>,
@@ -127,6 +143,18 @@ async fn import_body(
 }
 
 /// `GET /api/v1/export/{entity}?plan=CODE`: the contract's CSV file.
+#[utoipa::path(
+    get,
+    path = "/api/v1/export/{entity}",
+    summary = "Export one record kind as the contract's CSV file",
+    params(crate::api::openapi::params::EntityPath, crate::api::openapi::params::PlanQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", body = String, content_type = "text/csv"),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
 #[get("/export/<kind>")]
 pub async fn get_export(
     db: &State<DatabaseConnection>,

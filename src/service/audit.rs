@@ -134,8 +134,9 @@ pub async fn append<C: ConnectionTrait>(conn: &C, event: AuditEvent) -> Result<a
 }
 
 /// What `verify` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[schema(as = AuditVerification)]
 pub enum Verification {
     /// Every entry checks out; `head` is the last entry's hash (the genesis hash if none).
     Intact { entries: u64, head: String },

@@ -20,7 +20,7 @@ use crate::service::rates::rate_table;
 use crate::service::reports::{self, Dimension, ExecutionReport, Filters};
 
 /// Whose money the statement follows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Giver {
     Donor(String),
@@ -28,30 +28,35 @@ pub enum Giver {
 }
 
 /// One payment made from the giver's money.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PaymentLine {
     pub reference: String,
     pub date: NaiveDate,
     pub budget_line_code: String,
     pub activity_code: String,
     pub funding_source_code: String,
+    #[schema(value_type = String)]
     pub amount: Amount,
+    #[schema(value_type = String)]
     pub currency: Currency,
     /// The amount in the plan's currency, converted at the rate of its date.
+    #[schema(value_type = String)]
     pub plan_amount: Amount,
     pub reverses: Option<String>,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DonorStatement {
     pub plan: String,
+    #[schema(value_type = String)]
     pub currency: Currency,
     pub giver: Giver,
     pub by_activity: ExecutionReport,
     pub by_fiscal_year: ExecutionReport,
     pub disbursements: Vec<PaymentLine>,
     /// The sum of `plan_amount` over the disbursements: equal to the disbursed totals.
+    #[schema(value_type = String)]
     pub disbursed: Amount,
 }
 

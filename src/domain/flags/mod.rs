@@ -113,6 +113,18 @@ impl Serialize for Rule {
     }
 }
 
+/// In the OpenAPI document, a rule is one of the contract's names.
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Rule::ALL.iter().map(|rule| rule.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Rule {}
+
 impl<'de> Deserialize<'de> for Rule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -121,7 +133,7 @@ impl<'de> Deserialize<'de> for Rule {
 }
 
 /// One flag: what a rule found, under the rule's name and severity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Flag {
     pub rule: Rule,
     pub severity: Severity,
@@ -130,8 +142,10 @@ pub struct Flag {
     pub message: String,
     pub legal_basis: Option<String>,
     /// The money missing or in excess, where it can be computed.
+    #[schema(value_type = Option<String>)]
     pub gap: Option<Amount>,
     /// The currency of `gap`.
+    #[schema(value_type = Option<String>)]
     pub currency: Option<Currency>,
 }
 

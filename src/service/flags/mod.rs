@@ -30,7 +30,7 @@ mod obligations;
 mod query;
 
 /// The flags of one plan on one date.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagReport {
     pub plan: String,
     pub as_of: NaiveDate,

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::money::Amount;
 
 /// What the rows of a report are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dimension {
     Objective,
@@ -75,7 +75,7 @@ impl FromStr for Dimension {
 }
 
 /// Which records a report covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct Filters {
     pub fiscal_year: Option<i32>,
     /// Disbursements dated on or after this day.
@@ -89,31 +89,42 @@ pub struct Filters {
 }
 
 /// One row: a value of the dimension and its money, in the plan's currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReportRow {
     pub key: String,
     pub label: String,
+    #[schema(value_type = String)]
     pub allocated: Amount,
+    #[schema(value_type = String)]
     pub committed: Amount,
+    #[schema(value_type = String)]
     pub disbursed: Amount,
+    #[schema(value_type = String)]
     pub remaining: Amount,
     /// Disbursed ÷ allocated, to four decimals; none when nothing is allocated.
+    #[schema(value_type = Option<String>)]
     pub execution_rate: Option<Decimal>,
 }
 
 /// The totals row: the exact sums of the rows' columns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Totals {
+    #[schema(value_type = String)]
     pub allocated: Amount,
+    #[schema(value_type = String)]
     pub committed: Amount,
+    #[schema(value_type = String)]
     pub disbursed: Amount,
+    #[schema(value_type = String)]
     pub remaining: Amount,
+    #[schema(value_type = Option<String>)]
     pub execution_rate: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExecutionReport {
     pub plan: String,
+    #[schema(value_type = String)]
     pub currency: Currency,
     pub by: Dimension,
     pub filters: Filters,
