@@ -1,6 +1,7 @@
 //! The results report through the real binary (`naptrack report results`) and HTTP
 //! (`GET /api/v1/reports/results`), on the sample plan: a EUR plan with USD disbursements.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
@@ -187,7 +188,7 @@ async fn the_report_has_every_figure_of_the_execution_report_and_the_contract_s_
         let year = row["fiscal_year"]
             .as_i64()
             .expect("fiscal_year is a number");
-        if !by_year.contains_key(&year) {
+        if let Entry::Vacant(slot) = by_year.entry(year) {
             let (status, text) = get(
                 &app,
                 &token,
@@ -205,7 +206,7 @@ async fn the_report_has_every_figure_of_the_execution_report_and_the_contract_s_
                     (key, decimal(&r["disbursed"]).unwrap())
                 })
                 .collect();
-            by_year.insert(year, money);
+            slot.insert(money);
         }
         let code = row["indicator"].as_str().unwrap();
         let expected_disbursed: Decimal = measured[code]
