@@ -21,6 +21,7 @@ use crate::service::iati;
 use crate::service::import::{self, ImportOptions, Progress, Source};
 use crate::service::plans::resolve_plan;
 use crate::service::reports;
+use crate::service::results;
 use crate::service::statements;
 use crate::service::users;
 use std::io::Write;
@@ -136,6 +137,20 @@ pub enum ReportCommand {
     Execution(ExecutionArgs),
     /// A donor's (or funding source's) money from commitment to disbursement.
     Donor(DonorArgs),
+    /// Results: each indicator's target, actual and achievement by fiscal year, the money
+    /// disbursed on what it measures and the cost per unit.
+    Results(ResultsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// Only this fiscal year.
+    #[arg(long)]
+    pub fiscal_year: Option<i32>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +295,7 @@ async fn run_command(
         Command::Flags(args) => print_flags(db, settings, args).await,
         Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
         Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
+        Command::Report(ReportCommand::Results(args)) => print_results(db, args).await,
         Command::User(command) => user(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
         Command::Backup(args) => {
@@ -593,6 +609,22 @@ async fn print_execution(db: &DatabaseConnection, args: ExecutionArgs) -> Result
         }
         Format::Csv => reports::write_csv(&report, out)?,
         Format::Table => reports::write_table(&report, out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_results(db: &DatabaseConnection, args: ResultsArgs) -> Result<ExitCode> {
+    let plan = resolve_plan(db, args.plan.as_deref()).await?;
+    let report = results::results(db, &plan, args.fiscal_year).await?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            writeln!(out, "{json}")?;
+        }
+        Format::Csv => results::write_csv(&report, out)?,
+        Format::Table => results::write_table(&report, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

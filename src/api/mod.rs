@@ -373,6 +373,7 @@ pub fn stage() -> AdHoc {
                     iati::get_iati,
                     flags::get_flags,
                     reports::get_execution,
+                    reports::get_results,
                     reports::get_donor_statement,
                     audit::get_audit,
                     audit::get_audit_verification,

@@ -1,4 +1,5 @@
-//! `GET /api/v1/reports/execution`: the budget-execution report, as JSON or CSV.
+//! `GET /api/v1/reports/execution`, `/reports/results` and `/reports/donor`: the reports, as
+//! JSON or CSV.
 
 use rocket::http::{ContentType, Status};
 use rocket::response::Responder;
@@ -11,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::service::plans::resolve_plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::reports::{self, Dimension, Filters};
+use crate::service::results;
 use crate::service::statements::{self, Giver, Part};
 
 /// JSON, or the CSV file a donor downloads.
@@ -86,6 +88,60 @@ pub async fn get_execution(
             "format must be json or csv, not \"{other}\""
         ))),
     }
+}
+
+/// The results report of `?plan=`: one row per indicator and fiscal year with a target or an
+/// actual, only `fiscal_year` when given; `format=json` (default) or `csv`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/results",
+    summary = "Results by indicator and fiscal year: baseline, target, actual, achievement, the money disbursed on what each measures, and the cost per unit, in the plan's currency",
+    params(crate::api::openapi::params::ResultsQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", content(
+            (crate::service::results::ResultsReport = "application/json"),
+            (crate::api::openapi::schema::CsvFile = "text/csv"),
+        )),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
+#[get("/reports/results")]
+pub async fn get_results(
+    db: &State<DatabaseConnection>,
+    cache: &State<ReportCache>,
+    _caller: Reader,
+    mut params: QueryParams,
+) -> Result<ReportResponse> {
+    let plan = params.take("plan");
+    let fiscal_year = params
+        .take("fiscal_year")
+        .map(|y| {
+            y.parse::<i32>()
+                .map_err(|_| Error::BadRequest(format!("fiscal_year must be a year, not \"{y}\"")))
+        })
+        .transpose()?;
+    let format = params.take("format").unwrap_or_else(|| "json".to_owned());
+    params.finish()?;
+    if !matches!(format.as_str(), "json" | "csv") {
+        return Err(Error::BadRequest(format!(
+            "format must be json or csv, not \"{format}\""
+        )));
+    }
+    let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
+    let report = cache.results(db, &plan, fiscal_year).await?;
+    if format == "csv" {
+        let mut bytes = Vec::new();
+        results::write_csv(&report, &mut bytes)?;
+        return Ok(ReportResponse::Csv((
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            bytes,
+        )));
+    }
+    let value = serde_json::to_value(&*report).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
 }
 
 /// `GET /api/v1/reports/donor?donor=CODE` (or `funding_source=CODE`): the donor statement,

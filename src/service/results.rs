@@ -23,31 +23,45 @@ use crate::error::{Error, Result};
 use crate::money::{Amount, Quantity};
 use crate::service::reports::{self, Dimension, Filters};
 
-/// One indicator in one fiscal year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One indicator in one fiscal year. In JSON every number but `fiscal_year` is an exact
+/// decimal string and every absent value is null, as the contract's results report says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ResultsRow {
     pub indicator: String,
     pub title: String,
+    /// output, outcome or impact.
+    #[schema(value_type = String)]
     pub result_type: ResultType,
+    /// unit or percentage.
+    #[schema(value_type = String)]
     pub measure: Measure,
+    /// Whether a higher actual is better.
     pub ascending: bool,
     pub unit: Option<String>,
     pub fiscal_year: i32,
+    #[schema(value_type = Option<String>)]
     pub baseline: Option<Quantity>,
+    #[schema(value_type = Option<String>)]
     pub target: Option<Quantity>,
+    #[schema(value_type = Option<String>)]
     pub actual: Option<Quantity>,
     /// Percent of the target achieved, one decimal, 100 = on target, higher = better.
+    #[schema(value_type = Option<String>)]
     pub achievement: Option<Decimal>,
     /// The indicator's money in that year, in the plan's currency.
+    #[schema(value_type = String)]
     pub disbursed: Amount,
     /// `disbursed ÷ actual`, for `unit` indicators with a positive actual.
+    #[schema(value_type = Option<String>)]
     pub cost_per_unit: Option<Amount>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The results report of one plan, in its currency; `fiscal_year` is the year asked for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResultsReport {
     pub plan: String,
     pub fiscal_year: Option<i32>,
+    #[schema(value_type = String)]
     pub currency: Currency,
     pub rows: Vec<ResultsRow>,
 }

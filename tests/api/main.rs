@@ -21,5 +21,6 @@ mod import;
 mod money;
 mod reliability;
 mod reports;
+mod results_report;
 mod roundtrip;
 mod web;

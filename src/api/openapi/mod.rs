@@ -54,6 +54,7 @@ fn security(roles: &[Role]) -> SecurityRequirement {
         super::iati::get_iati,
         super::flags::get_flags,
         super::reports::get_execution,
+        super::reports::get_results,
         super::reports::get_donor_statement,
         super::audit::get_audit,
         super::audit::get_audit_verification,

@@ -153,6 +153,13 @@ params! {
         format(),
     ];
 
+    /// The results report's plan and fiscal year.
+    ResultsQuery => vec![
+        plan(),
+        query("fiscal_year", integer(), "Only this fiscal year."),
+        format(),
+    ];
+
     /// Whose statement, and as what.
     DonorQuery => vec![
         plan(),
