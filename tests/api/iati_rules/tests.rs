@@ -99,24 +99,6 @@ async fn generated_plans_with_extreme_amounts_foreign_currencies_and_reversals_b
 }
 
 #[tokio::test]
-async fn the_checker_on_the_sample_export_takes_well_under_a_second() {
-    let xml = sample_export().await;
-    violations(&xml); // Reads the ruleset and the codelists once for the whole binary.
-
-    // The fastest of three runs, so that a machine busy with other work does not decide.
-    let elapsed = (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            violations(&xml);
-            started.elapsed()
-        })
-        .min()
-        .unwrap();
-
-    assert!(elapsed.as_millis() < 1_000, "{elapsed:?}");
-}
-
-#[tokio::test]
 async fn each_way_of_breaking_the_sample_export_yields_exactly_the_rule_it_breaks() {
     use Severity::Error;
     let valid = sample_export().await;
