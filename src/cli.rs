@@ -88,7 +88,8 @@ pub struct BackupArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The entity (institutions, funding-sources, plans, objectives, activities, obligations,
-    /// budget-lines, commitments, disbursements, exchange-rates), or a directory.
+    /// budget-lines, commitments, disbursements, exchange-rates, indicators, indicator-values),
+    /// or a directory.
     pub entity_or_dir: String,
     /// The CSV file, when an entity is named.
     pub file: Option<PathBuf>,
@@ -103,7 +104,8 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The entity to export (institutions, funding-sources, plans, objectives, activities,
-    /// obligations, budget-lines, commitments, disbursements, exchange-rates), or iati.
+    /// obligations, budget-lines, commitments, disbursements, exchange-rates, indicators,
+    /// indicator-values), or iati.
     pub entity: String,
     /// The plan to export, when the database holds more than one.
     #[arg(long)]

@@ -1,4 +1,4 @@
-//! The ten record kinds of the contract's CSV files: their names, files, columns and keys,
+//! The twelve record kinds of the contract's CSV files: their names, files, columns and keys,
 //! in the order one must be imported before the next can refer to it.
 
 use std::fmt;
@@ -17,6 +17,8 @@ pub enum RecordKind {
     Commitments,
     Disbursements,
     ExchangeRates,
+    Indicators,
+    IndicatorValues,
 }
 
 /// A column of a contract file.
@@ -54,7 +56,7 @@ const fn money(name: &'static str, required: bool) -> ColumnSpec {
 
 impl RecordKind {
     /// Every kind, in dependency order: a kind refers only to kinds before it.
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 12] = [
         RecordKind::Institutions,
         RecordKind::FundingSources,
         RecordKind::Plans,
@@ -65,6 +67,8 @@ impl RecordKind {
         RecordKind::Commitments,
         RecordKind::Disbursements,
         RecordKind::ExchangeRates,
+        RecordKind::Indicators,
+        RecordKind::IndicatorValues,
     ];
 
     /// The name used on the command line and in URLs (`budget-lines`).
@@ -80,6 +84,8 @@ impl RecordKind {
             RecordKind::Commitments => "commitments",
             RecordKind::Disbursements => "disbursements",
             RecordKind::ExchangeRates => "exchange-rates",
+            RecordKind::Indicators => "indicators",
+            RecordKind::IndicatorValues => "indicator-values",
         }
     }
 
@@ -96,6 +102,8 @@ impl RecordKind {
             RecordKind::Commitments => "commitments.csv",
             RecordKind::Disbursements => "disbursements.csv",
             RecordKind::ExchangeRates => "exchange_rates.csv",
+            RecordKind::Indicators => "indicators.csv",
+            RecordKind::IndicatorValues => "indicator_values.csv",
         }
     }
 
@@ -226,6 +234,34 @@ impl RecordKind {
                         required("currency"),
                         required("quote_currency"),
                         money("rate", true),
+                    ]
+                }
+            }
+            RecordKind::Indicators => {
+                const {
+                    &[
+                        optional("plan_code"),
+                        required("code"),
+                        required("title"),
+                        optional("objective_code"),
+                        optional("activity_code"),
+                        required("result_type"),
+                        required("measure"),
+                        required("ascending"),
+                        optional("unit"),
+                        optional("baseline_year"),
+                        money("baseline_value", false),
+                    ]
+                }
+            }
+            RecordKind::IndicatorValues => {
+                const {
+                    &[
+                        optional("plan_code"),
+                        required("indicator_code"),
+                        required("fiscal_year"),
+                        money("target", false),
+                        money("actual", false),
                     ]
                 }
             }

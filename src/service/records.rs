@@ -1,4 +1,4 @@
-//! Reading records of the contract's ten kinds as the contract shows them: each reference as
+//! Reading records of the contract's twelve kinds as the contract shows them: each reference as
 //! the referenced record's code, never a surrogate id, columns in the contract's order. The
 //! CSV export and the JSON API both read through here, so a record looks the same in both.
 //!
@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StreamTrait, V
 use crate::domain::IsoDate;
 use crate::domain::records::{ColumnSpec, RecordKind, guard_formula};
 use crate::error::{Error, FieldError, Result};
-use crate::money::{Amount, Rate};
+use crate::money::{Amount, Quantity, Rate};
 
 /// One cell of a record, with its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub enum Cell {
     Integer(i32),
     Amount(Amount),
     Rate(Rate),
+    /// An indicator's baseline, target or actual.
+    Quantity(Quantity),
 }
 
 impl Cell {
@@ -39,6 +41,7 @@ impl Cell {
             Cell::Integer(n) => Cow::Owned(n.to_string()),
             Cell::Amount(amount) => Cow::Owned(amount.to_string()),
             Cell::Rate(rate) => Cow::Owned(rate.to_string()),
+            Cell::Quantity(quantity) => Cow::Owned(quantity.to_string()),
         }
     }
 
@@ -52,6 +55,7 @@ impl Cell {
             Cell::Integer(n) => serde_json::Value::from(*n),
             Cell::Amount(amount) => serde_json::Value::String(amount.to_string()),
             Cell::Rate(rate) => serde_json::Value::String(rate.to_string()),
+            Cell::Quantity(quantity) => serde_json::Value::String(quantity.to_string()),
         }
     }
 }
@@ -89,6 +93,7 @@ pub enum CellType {
     Integer,
     Amount,
     Rate,
+    Quantity,
 }
 
 /// The contract uses each column name with one meaning across all kinds (`date` is always a
@@ -98,8 +103,9 @@ pub fn cell_type(column: &ColumnSpec) -> CellType {
     match column.name {
         "amount" | "annual_minimum" => CellType::Amount,
         "rate" => CellType::Rate,
+        "baseline_value" | "target" | "actual" => CellType::Quantity,
         "start_date" | "end_date" | "in_force_from" | "date" | "due_date" => CellType::Date,
-        "fiscal_year" | "fiscal_year_start_month" => CellType::Integer,
+        "fiscal_year" | "fiscal_year_start_month" | "baseline_year" => CellType::Integer,
         _ => CellType::Text,
     }
 }
@@ -161,6 +167,9 @@ impl Query {
                 Cell::Amount(Amount::parse(text).map_err(|e| invalid(e.to_string()))?)
             }
             CellType::Rate => Cell::Rate(Rate::parse(text).map_err(|e| invalid(e.to_string()))?),
+            CellType::Quantity => {
+                Cell::Quantity(Quantity::parse(text).map_err(|e| invalid(e.to_string()))?)
+            }
         };
         self.filters.push((spec.name, value));
         Ok(())
@@ -199,6 +208,7 @@ impl Query {
                 Cell::Integer(n) => Value::from(*n),
                 Cell::Amount(amount) => Value::from(amount.units()),
                 Cell::Rate(rate) => Value::from(rate.units()),
+                Cell::Quantity(quantity) => Value::from(quantity.units()),
             };
             conditions.push(format!("r.{column} = {}", placeholder(value)));
         }
@@ -271,6 +281,7 @@ pub fn key_columns(kind: RecordKind) -> &'static [&'static str] {
     match kind {
         RecordKind::Commitments | RecordKind::Disbursements => &["reference"],
         RecordKind::ExchangeRates => &["date", "currency", "quote_currency"],
+        RecordKind::IndicatorValues => &["indicator_code", "fiscal_year"],
         _ => &["code"],
     }
 }
@@ -297,12 +308,18 @@ fn read_cell(row: &QueryResult, column: &ColumnSpec) -> Result<Cell> {
         CellType::Date => row
             .try_get::<Option<NaiveDate>>("", name)?
             .map_or(Cell::Empty, Cell::Date),
-        CellType::Integer => Cell::Integer(row.try_get("", name)?),
+        CellType::Integer if column.required => Cell::Integer(row.try_get("", name)?),
+        CellType::Integer => row
+            .try_get::<Option<i32>>("", name)?
+            .map_or(Cell::Empty, Cell::Integer),
         CellType::Amount if column.required => Cell::Amount(row.try_get("", name)?),
         CellType::Amount => row
             .try_get::<Option<Amount>>("", name)?
             .map_or(Cell::Empty, Cell::Amount),
         CellType::Rate => Cell::Rate(row.try_get("", name)?),
+        CellType::Quantity => row
+            .try_get::<Option<Quantity>>("", name)?
+            .map_or(Cell::Empty, Cell::Quantity),
     };
     Ok(cell)
 }
@@ -404,6 +421,27 @@ fn base_sql(kind: RecordKind, plan_id: Option<i32>) -> String {
         RecordKind::ExchangeRates => "SELECT e.date AS date, e.currency AS currency, \
              e.quote_currency AS quote_currency, e.rate AS rate FROM exchange_rates e"
             .to_owned(),
+        // `ascending` is stored as a boolean (an integer on SQLite) and shown as the contract's
+        // words, the same on both backends.
+        RecordKind::Indicators => format!(
+            "SELECT p.code AS plan_code, n.code AS code, n.title AS title, \
+             o.code AS objective_code, a.code AS activity_code, \
+             n.result_type AS result_type, n.measure AS measure, \
+             CASE WHEN n.ascending THEN 'true' ELSE 'false' END AS ascending, \
+             n.unit AS unit, n.baseline_year AS baseline_year, \
+             n.baseline_value AS baseline_value \
+             FROM indicators n JOIN plans p ON p.id = n.plan_id \
+             LEFT JOIN objectives o ON o.id = n.objective_id \
+             LEFT JOIN activities a ON a.id = n.activity_id{}",
+            in_plan("n")
+        ),
+        RecordKind::IndicatorValues => format!(
+            "SELECT p.code AS plan_code, n.code AS indicator_code, \
+             v.fiscal_year AS fiscal_year, v.target AS target, v.actual AS actual \
+             FROM indicator_values v JOIN indicators n ON n.id = v.indicator_id \
+             JOIN plans p ON p.id = n.plan_id{}",
+            in_plan("n")
+        ),
     }
 }
 
@@ -412,10 +450,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_amount_and_rate_columns_are_numeric() {
+    fn only_amount_rate_and_quantity_columns_are_numeric() {
         for kind in RecordKind::ALL {
             for column in kind.columns() {
-                let money = matches!(cell_type(column), CellType::Amount | CellType::Rate);
+                let money = matches!(
+                    cell_type(column),
+                    CellType::Amount | CellType::Rate | CellType::Quantity
+                );
                 assert_eq!(money, column.numeric, "{kind} {}", column.name);
             }
         }

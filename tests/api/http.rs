@@ -162,6 +162,7 @@ fn sample_key(kind: &str) -> &'static str {
         "budget-lines" => "BL-2015-001",
         "commitments" => "C-2015-001",
         "disbursements" => "D-2015-0001",
+        "indicators" => "IND-VICTIMS",
         other => panic!("the test has no sample key for {other}"),
     }
 }
@@ -2316,4 +2317,117 @@ async fn token_list_shows_when_a_token_was_last_used() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(tokens[0].last_used_at.is_some(), "{tokens:?}");
+}
+
+// --- Indicators and their values ----------------------------------------------------------
+
+#[rocket::async_test]
+async fn an_indicator_is_created_read_and_replaced_over_json_and_the_update_is_audited() {
+    let (app, tokens) = sample_app().await;
+    let recorder = tokens.recorder.as_str();
+
+    let created = app
+        .request(
+            Method::Post,
+            "/api/v1/indicators",
+            Some(recorder),
+            Some(
+                r#"{"code": "IND-NEW", "title": "Referrals", "objective_code": "PROT.1",
+                    "result_type": "output", "measure": "percentage", "ascending": "true",
+                    "baseline_year": "2014", "baseline_value": 12.5}"#,
+            ),
+        )
+        .dispatch()
+        .await;
+    let (created_status, created_body) = json_of(created).await;
+    let (read_status, read_body) = json_of(
+        app.get_with(Some(recorder), "/api/v1/indicators/IND-NEW")
+            .await,
+    )
+    .await;
+    let replaced = app
+        .put_record_request(
+            recorder,
+            "indicators",
+            "IND-NEW",
+            r#"{"title": "Referrals made", "objective_code": "PROT.1",
+                "result_type": "output", "measure": "percentage", "ascending": "true",
+                "baseline_year": "2014", "baseline_value": "13"}"#,
+        )
+        .dispatch()
+        .await;
+    let (replaced_status, replaced_body) = json_of(replaced).await;
+
+    assert_eq!(created_status, Status::Created, "{created_body}");
+    assert_eq!(read_status, Status::Ok, "{read_body}");
+    assert_eq!(read_body["baseline_value"], "12.5", "{read_body}");
+    assert_eq!(read_body["ascending"], "true", "{read_body}");
+    assert_eq!(read_body["activity_code"], Value::Null, "{read_body}");
+    assert_eq!(replaced_status, Status::Ok, "{replaced_body}");
+    assert_eq!(replaced_body["baseline_value"], "13", "{replaced_body}");
+    let entry = last_audit_entry(&app, &tokens.auditor).await;
+    assert_eq!(entry["action"], "update", "{entry}");
+    assert_eq!(entry["details"]["before"]["title"], "Referrals", "{entry}");
+    assert_eq!(
+        entry["details"]["after"]["title"], "Referrals made",
+        "{entry}"
+    );
+}
+
+#[rocket::async_test]
+async fn an_indicator_value_is_created_over_json_and_a_percentage_above_a_hundred_is_a_422() {
+    let (app, tokens) = sample_app().await;
+    let recorder = tokens.recorder.as_str();
+    let post = |kind: &str, body: &'static str| {
+        app.request(
+            Method::Post,
+            &format!("/api/v1/{kind}"),
+            Some(recorder),
+            Some(body),
+        )
+    };
+    let (indicator_status, indicator) = json_of(
+        post(
+            "indicators",
+            r#"{"code": "IND-PCT", "title": "Share of calls answered", "activity_code": "PREV-05",
+                "result_type": "output", "measure": "percentage", "ascending": "true"}"#,
+        )
+        .dispatch()
+        .await,
+    )
+    .await;
+
+    let (too_much_status, too_much) = json_of(
+        post(
+            "indicator-values",
+            r#"{"indicator_code": "IND-PCT", "fiscal_year": 2019, "actual": "100.5"}"#,
+        )
+        .dispatch()
+        .await,
+    )
+    .await;
+    let (created_status, created) = json_of(
+        post(
+            "indicator-values",
+            r#"{"indicator_code": "IND-PCT", "fiscal_year": 2019, "actual": 71.25}"#,
+        )
+        .dispatch()
+        .await,
+    )
+    .await;
+    let (_, listed) = json_of(
+        app.get_with(
+            Some(recorder),
+            "/api/v1/indicator-values?indicator_code=IND-PCT&fiscal_year=2019",
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(indicator_status, Status::Created, "{indicator}");
+    assert_eq!(too_much_status, Status::UnprocessableEntity, "{too_much}");
+    assert_eq!(error_columns(&too_much), ["actual"]);
+    assert_eq!(created_status, Status::Created, "{created}");
+    assert_eq!(listed["items"][0]["actual"], "71.25", "{listed}");
+    assert_eq!(listed["items"][0]["target"], Value::Null, "{listed}");
 }

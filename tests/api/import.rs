@@ -345,7 +345,7 @@ async fn importing_the_samples_a_second_time_creates_nothing_and_changes_nothing
     let counts = printed_counts(&second);
     assert_eq!(
         counts.len(),
-        10,
+        12,
         "one line per sample file: {}",
         stdout(&second)
     );
@@ -371,7 +371,7 @@ async fn every_row_of_every_sample_file_loads_through_the_binary_without_an_erro
         stderr(&imported)
     );
     let counts = printed_counts(&imported);
-    assert_eq!(counts.len(), 10, "{}", stdout(&imported));
+    assert_eq!(counts.len(), 12, "{}", stdout(&imported));
     for (file, rows, created, updated, unchanged) in counts {
         let name = std::path::Path::new(&file).file_name().unwrap();
         let records = csv::Reader::from_path(samples.join(name))
@@ -1814,7 +1814,7 @@ async fn a_dry_run_of_the_samples_directory_checks_every_file_and_writes_nothing
 
     assert!(output.status.success(), "{}", stderr(&output));
     let counts = printed_counts(&output);
-    assert_eq!(counts.len(), 10, "{}", stdout(&output));
+    assert_eq!(counts.len(), 12, "{}", stdout(&output));
     assert!(
         counts
             .iter()
@@ -2358,5 +2358,178 @@ async fn a_bulk_load_on_postgresql_leaves_the_table_vacuumed_and_analysed() {
     assert!(
         vacuumed && analysed,
         "vacuumed {vacuumed}, analysed {analysed}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indicators and their values.
+
+const INDICATORS_HEADER: &str = "plan_code,code,title,objective_code,activity_code,result_type,measure,ascending,unit,baseline_year,baseline_value";
+const INDICATOR_VALUES_HEADER: &str = "plan_code,indicator_code,fiscal_year,target,actual";
+
+async fn base_indicators(db: &DatabaseConnection) {
+    let indicators = csv(
+        INDICATORS_HEADER,
+        &[
+            "NAP,IND-SHARE,Share of places used,PROT,,output,percentage,true,,2014,58.5",
+            "NAP,IND-VICTIMS,Victims identified,,PROT-01,outcome,unit,true,victims,2014,57",
+        ],
+    );
+    import(db, RecordKind::Indicators, indicators)
+        .await
+        .expect("the indicators import");
+}
+
+#[tokio::test]
+async fn indicators_and_their_values_are_imported_and_exported_as_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+    let indicators = csv(
+        INDICATORS_HEADER,
+        &[
+            "NAP,IND-SHARE,Share of places used,PROT,,output,percentage,true,,2014,58.5",
+            "NAP,IND-VICTIMS,Victims identified,,PROT-01,outcome,unit,false,victims,,",
+        ],
+    );
+    let values = csv(
+        INDICATOR_VALUES_HEADER,
+        &[
+            "NAP,IND-SHARE,2016,100,99.9999",
+            "NAP,IND-VICTIMS,2015,,41",
+            "NAP,IND-VICTIMS,2016,70,",
+        ],
+    );
+
+    let indicators_report = import(&db, RecordKind::Indicators, indicators.clone()).await;
+    let values_report = import(&db, RecordKind::IndicatorValues, values.clone()).await;
+
+    assert_eq!(counts(&indicators_report.expect("accepted")), (2, 2, 0, 0));
+    assert_eq!(counts(&values_report.expect("accepted")), (3, 3, 0, 0));
+    assert_eq!(
+        export_kind(&db, RecordKind::Indicators, None).await,
+        indicators
+    );
+    assert_eq!(
+        export_kind(&db, RecordKind::IndicatorValues, None).await,
+        values
+    );
+}
+
+#[tokio::test]
+async fn every_bad_indicator_row_is_named_by_line_and_column_and_nothing_is_stored() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+    let indicators = csv(
+        INDICATORS_HEADER,
+        &[
+            "NAP,I-BOTH,Both,PROT,PROT-01,output,unit,true,,,",
+            "NAP,I-NEITHER,Neither,,,output,unit,true,,,",
+            "NAP,I-UNKNOWN,Unknown objective,NOPE,,output,unit,true,,,",
+            "NAP,I-TYPE,Bad type,PROT,,result,unit,true,,,",
+            "NAP,I-YES,Yes,PROT,,output,unit,yes,,,",
+            "NAP,I-PCT,Too much,PROT,,output,percentage,true,,2014,100.5",
+            "NAP,I-FIVE,Five digits,PROT,,output,unit,true,,2014,1.00001",
+            "NAP,I-HALF,Year without value,PROT,,output,unit,true,,2014,",
+            "NAP,I-GOOD,Good,PROT,,output,unit,true,,,",
+        ],
+    );
+
+    let errors = refused(import(&db, RecordKind::Indicators, indicators).await);
+
+    assert_eq!(
+        places(&errors),
+        vec![
+            (2, "objective_code"),
+            (2, "activity_code"),
+            (3, "objective_code"),
+            (3, "activity_code"),
+            (4, "objective_code"),
+            (5, "result_type"),
+            (6, "ascending"),
+            (7, "baseline_value"),
+            (8, "baseline_value"),
+            (9, "baseline_value"),
+        ]
+    );
+    assert!(message_of(&errors, 6, "ascending").contains("true or false"));
+    assert!(message_of(&errors, 7, "baseline_value").contains("between 0 and 100"));
+    assert_eq!(
+        export_kind(&db, RecordKind::Indicators, None).await,
+        format!("{INDICATORS_HEADER}\n")
+    );
+}
+
+#[tokio::test]
+async fn every_bad_indicator_value_row_is_named_by_line_and_column_and_nothing_is_stored() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+    base_indicators(&db).await;
+    let values = csv(
+        INDICATOR_VALUES_HEADER,
+        &[
+            "NAP,IND-SHARE,2016,100.5,",
+            "NAP,IND-VICTIMS,2016,1.00001,",
+            "NAP,IND-VICTIMS,2017,,",
+            "NAP,IND-NOPE,2016,1,",
+            "NAP,IND-VICTIMS,2030,1,",
+            "NAP,IND-VICTIMS,2018,60,61",
+        ],
+    );
+
+    let errors = refused(import(&db, RecordKind::IndicatorValues, values).await);
+
+    assert_eq!(
+        places(&errors),
+        vec![
+            (2, "target"),
+            (3, "target"),
+            (4, "target"),
+            (4, "actual"),
+            (5, "indicator_code"),
+            (6, "fiscal_year"),
+        ]
+    );
+    assert!(message_of(&errors, 2, "target").contains("between 0 and 100"));
+    assert!(message_of(&errors, 6, "fiscal_year").contains("outside plan NAP"));
+    assert_eq!(
+        export_kind(&db, RecordKind::IndicatorValues, None).await,
+        format!("{INDICATOR_VALUES_HEADER}\n")
+    );
+}
+
+#[tokio::test]
+async fn indicator_values_import_again_unchanged_and_a_later_import_replaces_both_values() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+    base_indicators(&db).await;
+    let first = csv(INDICATOR_VALUES_HEADER, &["NAP,IND-VICTIMS,2016,70,65"]);
+    let revised = csv(INDICATOR_VALUES_HEADER, &["NAP,IND-VICTIMS,2016,,66"]);
+
+    import(&db, RecordKind::IndicatorValues, first.clone())
+        .await
+        .expect("accepted");
+    let again = import(&db, RecordKind::IndicatorValues, first).await;
+    let dry_run = ImportOptions {
+        dry_run: true,
+        ..ImportOptions::default()
+    };
+    let dry = import_with(&db, RecordKind::IndicatorValues, revised.clone(), dry_run).await;
+    let after_dry_run = export_kind(&db, RecordKind::IndicatorValues, None).await;
+    let update = import(&db, RecordKind::IndicatorValues, revised.clone()).await;
+
+    assert_eq!(counts(&again.expect("accepted")), (1, 0, 0, 1));
+    assert_eq!(counts(&dry.expect("accepted")), (1, 0, 1, 0));
+    assert_eq!(
+        after_dry_run,
+        csv(INDICATOR_VALUES_HEADER, &["NAP,IND-VICTIMS,2016,70,65"])
+    );
+    assert_eq!(counts(&update.expect("accepted")), (1, 0, 1, 0));
+    assert_eq!(
+        export_kind(&db, RecordKind::IndicatorValues, None).await,
+        revised
     );
 }

@@ -19,7 +19,9 @@ use crate::api::records::{DEFAULT_PAGE, MAX_PAGE};
 use crate::auth::{Reader, Writer};
 use crate::domain::currency::Currency;
 use crate::domain::records::{ColumnSpec, RecordKind};
-use crate::domain::vocabulary::{ActivityStatus, FundingSourceKind, InstitutionKind};
+use crate::domain::vocabulary::{
+    ActivityStatus, FundingSourceKind, InstitutionKind, Measure, ResultType,
+};
 use crate::service::records::{CellType, cell_type, key_columns};
 
 /// The name of a kind's record schema: `BudgetLines` for `budget-lines`.
@@ -46,6 +48,11 @@ fn column_schema(kind: RecordKind, column: &ColumnSpec) -> ObjectBuilder {
                 one_of_words(FundingSourceKind::WORDS.iter().copied())
             }
             (RecordKind::Activities, "status") => one_of_words(ActivityStatus::WORDS.iter().copied()),
+            (RecordKind::Indicators, "result_type") => {
+                one_of_words(ResultType::WORDS.iter().copied())
+            }
+            (RecordKind::Indicators, "measure") => one_of_words(Measure::WORDS.iter().copied()),
+            (RecordKind::Indicators, "ascending") => one_of_words(["true", "false"]),
             (_, "currency" | "quote_currency") => one_of_words(Currency::codes())
                 .description(Some("An active ISO 4217 currency code.")),
             (_, "country") => string()
@@ -68,6 +75,12 @@ fn column_schema(kind: RecordKind, column: &ColumnSpec) -> ObjectBuilder {
         CellType::Rate => string()
             .pattern(Some("^[0-9]{1,8}(\\.[0-9]{1,10})?$"))
             .description(Some("An exchange rate as a string.")),
+        CellType::Quantity => string()
+            .pattern(Some("^-?[0-9]{1,14}(\\.[0-9]{1,4})?$"))
+            .description(Some(
+                "An exact value as a string (at most 4 fraction digits; a percentage lies \
+                 between 0 and 100); requests may also send a JSON number, read from its text.",
+            )),
     }
 }
 
@@ -91,7 +104,10 @@ fn record_schema(kind: RecordKind) -> RefOr<Schema> {
 /// their text. A required field cannot be null; an optional one may be, which leaves it empty.
 fn input_schema(kind: RecordKind, column: &ColumnSpec) -> RefOr<Schema> {
     let mut forms: Vec<RefOr<Schema>> = vec![column_schema(kind, column).into()];
-    if matches!(cell_type(column), CellType::Amount | CellType::Rate) {
+    if matches!(
+        cell_type(column),
+        CellType::Amount | CellType::Rate | CellType::Quantity
+    ) {
         forms.push(ObjectBuilder::new().schema_type(Type::Number).into());
     }
     if !column.required {

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{
-    activity, budget_line, exchange_rate, funding_source, institution, objective, obligation, plan,
+    activity, budget_line, exchange_rate, funding_source, indicator, indicator_value, institution,
+    objective, obligation, plan,
 };
 use crate::error::Result;
 use crate::service::audit;
@@ -32,6 +33,9 @@ pub struct Catalog {
     /// Budget lines by id, for disbursements that reverse others.
     pub budget_line_codes: HashMap<i32, String>,
     pub exchange_rates: HashMap<(chrono::NaiveDate, String, String), exchange_rate::Model>,
+    pub indicators: PlanScoped<indicator::Model>,
+    /// Indicator values by indicator id and fiscal year.
+    pub indicator_values: HashMap<(i32, i32), indicator_value::Model>,
 }
 
 impl Catalog {
@@ -44,6 +48,8 @@ impl Catalog {
         let obligations = obligation::Entity::find().all(txn).await?;
         let budget_lines = budget_line::Entity::find().all(txn).await?;
         let exchange_rates = exchange_rate::Entity::find().all(txn).await?;
+        let indicators = indicator::Entity::find().all(txn).await?;
+        let indicator_values = indicator_value::Entity::find().all(txn).await?;
         Ok(Catalog {
             institutions: institutions
                 .into_iter()
@@ -82,6 +88,14 @@ impl Catalog {
                         m,
                     )
                 })
+                .collect(),
+            indicators: indicators
+                .into_iter()
+                .map(|m| ((m.plan_id, m.code.clone()), m))
+                .collect(),
+            indicator_values: indicator_values
+                .into_iter()
+                .map(|m| ((m.indicator_id, m.fiscal_year), m))
                 .collect(),
         })
     }

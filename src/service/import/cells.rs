@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::domain::records::{RecordKind, unguard_formula};
 use crate::domain::{Currency, IsoDate};
 use crate::error::FieldError;
-use crate::money::{Amount, Rate};
+use crate::money::{Amount, Quantity, Rate};
 
 /// The longest code or reference accepted.
 pub const MAX_CODE_CHARS: usize = 100;
@@ -520,6 +520,24 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// An optional exact quantity (an indicator's baseline, target or actual): the amounts'
+    /// grammar, never rounded. A value given already parsed as an amount is taken as it is.
+    pub fn optional_quantity(&mut self, column: &str) -> Option<Option<Quantity>> {
+        if let Some(FieldValue::Amount(amount)) = self.parsed(column) {
+            return Some(Some(Quantity::from_units(amount.units())));
+        }
+        match self.raw(column) {
+            None => Some(None),
+            Some(text) => match Quantity::parse(text) {
+                Ok(quantity) => Some(Some(quantity)),
+                Err(e) => {
+                    self.error(column, e.to_string());
+                    None
+                }
+            },
+        }
+    }
+
     pub fn rate(&mut self, column: &str) -> Option<Rate> {
         let text = self.required_raw(column)?;
         match Rate::parse(text) {
@@ -567,9 +585,45 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// A yes-or-no value, written exactly `true` or `false`.
+    pub fn boolean(&mut self, column: &str) -> Option<bool> {
+        match self.required_raw(column)? {
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                self.error(
+                    column,
+                    format!("\"{other}\" is not a yes-or-no value; write true or false"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional whole number within `range`.
+    pub fn optional_integer(
+        &mut self,
+        column: &str,
+        range: std::ops::RangeInclusive<i32>,
+    ) -> Option<Option<i32>> {
+        match self.raw(column) {
+            None => Some(None),
+            Some(text) => self.parse_integer(column, text, range).map(Some),
+        }
+    }
+
     /// A whole number within `range`.
     pub fn integer(&mut self, column: &str, range: std::ops::RangeInclusive<i32>) -> Option<i32> {
         let text = self.required_raw(column)?;
+        self.parse_integer(column, text, range)
+    }
+
+    fn parse_integer(
+        &mut self,
+        column: &str,
+        text: &str,
+        range: std::ops::RangeInclusive<i32>,
+    ) -> Option<i32> {
         let value = text
             .bytes()
             .all(|b| b.is_ascii_digit())

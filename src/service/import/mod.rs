@@ -1,4 +1,4 @@
-//! CSV import of the contract's ten record kinds.
+//! CSV import of the contract's twelve record kinds.
 //!
 //! Invariants, whichever way a file comes in (CLI, API, web upload):
 //! - A file, or a directory of files, is one transaction: it is imported whole or not at all.
@@ -14,7 +14,7 @@
 //!   named fields by the same importer as a row of a file, with the same rules, and is never
 //!   printed to CSV on the way.
 //!
-//! Each record kind has a file of its own (`institutions.rs` to `exchange_rates.rs`) with a
+//! Each record kind has a file of its own (`institutions.rs` to `indicator_values.rs`) with a
 //! type implementing [`importer::RecordImporter`]; [`import_rows`] below is the list of them.
 //! What the rows of a file share is in `context.rs`, the header and typed cells in `cells.rs`,
 //! the records referred to by code in `catalog.rs`, and what an import is told and reports in
@@ -30,6 +30,8 @@ mod disbursements;
 mod exchange_rates;
 mod funding_sources;
 mod importer;
+mod indicator_values;
+mod indicators;
 mod institutions;
 mod objectives;
 mod obligations;
@@ -85,6 +87,12 @@ async fn import_rows<R: Read + Send>(
                 .await
         }
         RecordKind::ExchangeRates => exchange_rates::ExchangeRates.import_rows(ctx, rows).await,
+        RecordKind::Indicators => indicators::Indicators.import_rows(ctx, rows).await,
+        RecordKind::IndicatorValues => {
+            indicator_values::IndicatorValues
+                .import_rows(ctx, rows)
+                .await
+        }
     }
 }
 
