@@ -1048,9 +1048,15 @@ async fn the_dashboard_the_plan_and_an_activity_link_to_their_results() {
     let (status, _scoped) = app.page("/results?plan=NAP-2015&activity=PREV-05").await;
     let (objective_status, _objective) = app.page("/results?plan=NAP-2015&objective=PROS").await;
 
-    assert!(dashboard.contains("href=\"/results?plan=NAP-2015\""), "{dashboard}");
-    assert!(plan.contains("href=\"/results?plan=NAP-2015&amp;objective=PROS\""), "{plan}");
-    assert!(activity.contains("href=\"/results?plan=NAP-2015&amp;activity=PREV-05\""));
+    assert!(
+        dashboard.contains("href=\"/results?plan=NAP-2015\""),
+        "{dashboard}"
+    );
+    assert!(
+        plan.contains("href=\"/results?plan=NAP-2015&#38;objective=PROS\""),
+        "{plan}"
+    );
+    assert!(activity.contains("href=\"/results?plan=NAP-2015&#38;activity=PREV-05\""));
     assert_eq!(status, Status::Ok);
     assert_eq!(objective_status, Status::Ok);
 }
