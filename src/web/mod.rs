@@ -8,6 +8,7 @@
 mod charts;
 mod demo;
 mod forms;
+// PENDING r2-import: mod indicator_values;
 mod pages;
 mod session;
 mod statement;

@@ -1034,3 +1034,29 @@ async fn a_date_without_two_digit_month_and_day_is_refused_by_the_flags_page_and
     );
     assert_eq!(naptrack_export(&app).await, before);
 }
+
+#[rocket::async_test]
+async fn the_dashboard_the_plan_and_an_activity_link_to_their_results() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (_, dashboard) = app.page("/dashboard").await;
+    let (_, plan) = app.page("/plan").await;
+    let (_, activity) = app.page("/activities/PREV-05").await;
+    let (status, _scoped) = app.page("/results?plan=NAP-2015&activity=PREV-05").await;
+    let (objective_status, _objective) = app.page("/results?plan=NAP-2015&objective=PROS").await;
+
+    assert!(
+        dashboard.contains("href=\"/results?plan=NAP-2015\""),
+        "{dashboard}"
+    );
+    assert!(
+        plan.contains("href=\"/results?plan=NAP-2015&#38;objective=PROS\""),
+        "{plan}"
+    );
+    assert!(activity.contains("href=\"/results?plan=NAP-2015&#38;activity=PREV-05\""));
+    assert_eq!(status, Status::Ok);
+    assert_eq!(objective_status, Status::Ok);
+}

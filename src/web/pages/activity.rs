@@ -25,6 +25,7 @@ struct ActivityPage {
     tables: Vec<Table>,
     flags: Vec<String>,
     log_href: Option<String>,
+    results_href: String,
     reversal_links: Vec<(String, String)>,
 }
 
@@ -142,6 +143,12 @@ pub async fn get_activity(
             ))
             .to_string()
         }),
+        results_href: uri!(super::results::get_results(
+            plan = Some(plan.code.as_str()),
+            objective = _,
+            activity = Some(code),
+        ))
+        .to_string(),
         reversal_links,
         plan,
     })

@@ -31,6 +31,7 @@ struct DashboardPage {
     as_of: NaiveDate,
     severities: Vec<SeverityLink>,
     flags_href: String,
+    results_href: String,
 }
 
 /// `GET /dashboard`: the plan's totals, execution by objective as a chart, flags by
@@ -74,6 +75,12 @@ pub async fn get_dashboard(
         })
         .collect();
     let flags_href = flags_uri(None);
+    let results_href = uri!(super::results::get_results(
+        plan = Some(plan.code.as_str()),
+        objective = _,
+        activity = _,
+    ))
+    .to_string();
     render(&DashboardPage {
         nav: user.nav(),
         currency,
@@ -82,6 +89,7 @@ pub async fn get_dashboard(
         as_of,
         severities,
         flags_href,
+        results_href,
         plan,
     })
 }

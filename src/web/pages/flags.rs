@@ -79,13 +79,26 @@ pub async fn get_flags(
             rule: f.rule.to_string(),
             severity: f.severity.to_string(),
             subject: format!("{} {}: {}", f.subject.kind, f.subject.code, f.subject.title),
-            subject_href: (f.subject.kind == "activity").then(|| {
-                uri!(super::activity::get_activity(
-                    code = f.subject.code.as_str(),
-                    plan = Some(plan.code.as_str()),
-                ))
-                .to_string()
-            }),
+            subject_href: match f.subject.kind {
+                "activity" => Some(
+                    uri!(super::activity::get_activity(
+                        code = f.subject.code.as_str(),
+                        plan = Some(plan.code.as_str()),
+                    ))
+                    .to_string(),
+                ),
+                // A results flag names an indicator: its section of the results page.
+                "indicator" => Some(format!(
+                    "{}#{}",
+                    uri!(super::results::get_results(
+                        plan = Some(plan.code.as_str()),
+                        objective = _,
+                        activity = _,
+                    )),
+                    f.subject.code
+                )),
+                _ => None,
+            },
             fiscal_year: f.fiscal_year,
             message: f.message.clone(),
             legal_basis: f.legal_basis.clone().unwrap_or_default(),

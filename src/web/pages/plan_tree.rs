@@ -21,6 +21,8 @@ struct TreeRow {
     code: String,
     title: String,
     href: Option<String>,
+    /// The results page scoped to this objective (objectives only).
+    results_href: Option<String>,
     money: [String; 5],
 }
 
@@ -91,6 +93,14 @@ pub async fn get_plan(
             code: o.code.clone(),
             title: o.title.clone(),
             href: None,
+            results_href: Some(
+                uri!(super::results::get_results(
+                    plan = Some(plan.code.as_str()),
+                    objective = Some(o.code.as_str()),
+                    activity = _,
+                ))
+                .to_string(),
+            ),
             money: money_of(objective_money.get(o.code.as_str()).copied()),
         });
         for a in activities.iter().filter(|a| a.objective_id == o.id) {
@@ -106,6 +116,7 @@ pub async fn get_plan(
                     ))
                     .to_string(),
                 ),
+                results_href: None,
                 money: money_of(activity_money.get(a.code.as_str()).copied()),
             });
         }

@@ -11,7 +11,6 @@ use rocket::response::content::RawText;
 use sea_orm::DatabaseConnection;
 
 use super::page_plan;
-use crate::domain::Role;
 use crate::entity::plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::results::{
@@ -158,8 +157,7 @@ pub async fn get_results(
         currency: plan.currency.to_string(),
         scoped: scope.is_some(),
         scope,
-        may_record: crate::auth::Writer::ROLES.contains(&user.caller.role)
-            && user.caller.role != Role::Donor,
+        may_record: user.may_write(),
         csv_href: format!("/results.csv?plan={}", urlencode(&plan.code)),
         indicators,
         plan,
