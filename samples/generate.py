@@ -223,6 +223,28 @@ ACTIVITIES = [
 ]
 ACT = {a[0]: a for a in ACTIVITIES}
 
+# The sector of each activity: a DAC 5-digit purpose code of IATI's Sector codelist, which the
+# IATI export writes on every activity. Prevention and awareness end violence against women and
+# girls (15180); police work is the security system (15210); prosecution and the courts, legal
+# aid and compensation are legal and judicial development (15130); victim assistance, shelters
+# and reintegration are social protection (16010); labour inspections are labour rights (16070);
+# coordination, data and monitoring of the plan are public sector policy (15110).
+SECTORS = {
+    "PREV-01": "15180", "PREV-02": "15180", "PREV-03": "15110", "PREV-04": "16070",
+    "PREV-05": "16010", "PREV-06": "15210", "PREV-07": "15180", "PREV-08": "16010",
+    "PREV-09": "15180", "PREV-10": "15180",
+    "PROT-01": "16010", "PROT-02": "16010", "PROT-03": "16010", "PROT-04": "16010",
+    "PROT-05": "16010", "PROT-06": "16010", "PROT-07": "16010", "PROT-08": "15130",
+    "PROT-09": "16010", "PROT-10": "15130", "PROT-11": "16010", "PROT-12": "16010",
+    "PROS-01": "15210", "PROS-02": "15210", "PROS-03": "15130", "PROS-04": "15130",
+    "PROS-05": "15130", "PROS-06": "15130", "PROS-07": "15130", "PROS-08": "15210",
+    "PROS-09": "16070",
+    "PART-01": "15110", "PART-02": "15110", "PART-03": "15110", "PART-04": "15110",
+    "PART-05": "15110", "PART-06": "15110", "PART-07": "15110", "PART-08": "15110",
+    "PART-09": "15110",
+}
+assert set(SECTORS) == set(ACT), "every activity has a sector"
+
 OBLIGATIONS = [
     # code, title, legal_basis, institution, activity, in_force_from, annual_minimum, currency
     (VCF, "State fund for compensating victims of trafficking",
@@ -620,7 +642,7 @@ HEADERS = {
     "plans.csv": ["code", "title", "country", "currency", "start_date", "end_date", "fiscal_year_start_month"],
     "objectives.csv": ["plan_code", "code", "title", "parent_code"],
     "activities.csv": ["plan_code", "code", "title", "objective_code", "lead_institution_code",
-                       "start_date", "end_date", "status"],
+                       "start_date", "end_date", "status", "sector_code"],
     "obligations.csv": ["plan_code", "code", "title", "legal_basis", "institution_code", "activity_code",
                         "in_force_from", "annual_minimum", "currency"],
     "budget_lines.csv": ["plan_code", "code", "activity_code", "funding_source_code", "fiscal_year",
@@ -642,7 +664,7 @@ counts["plans.csv"] = write_csv("plans.csv", HEADERS["plans.csv"], [
 counts["objectives.csv"] = write_csv("objectives.csv", HEADERS["objectives.csv"],
                                      [(PLAN,) + o for o in OBJECTIVES])
 counts["activities.csv"] = write_csv("activities.csv", HEADERS["activities.csv"],
-                                     [(PLAN,) + a[:7] for a in ACTIVITIES])
+                                     [(PLAN,) + a[:7] + (SECTORS[a[0]],) for a in ACTIVITIES])
 counts["obligations.csv"] = write_csv("obligations.csv", HEADERS["obligations.csv"],
                                       [(PLAN,) + o for o in OBLIGATIONS])
 counts["budget_lines.csv"] = write_csv("budget_lines.csv", HEADERS["budget_lines.csv"], [

@@ -8,6 +8,7 @@ mod m20261210_000002_login_attempts;
 mod m20261211_000003_disbursement_cover;
 mod m20261212_000004_disbursement_month;
 mod m20261213_000005_indicators;
+mod m20261214_000006_activity_sector;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000003_disbursement_cover::Migration),
             Box::new(m20261212_000004_disbursement_month::Migration),
             Box::new(m20261213_000005_indicators::Migration),
+            Box::new(m20261214_000006_activity_sector::Migration),
         ]
     }
 }

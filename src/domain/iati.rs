@@ -32,6 +32,9 @@ pub const BUDGET_ORIGINAL: &str = "1";
 /// BudgetStatus 2: committed. A budget line is an allocation in an adopted budget.
 pub const BUDGET_COMMITTED: &str = "2";
 
+/// SectorVocabulary 1: OECD DAC 5-digit purpose codes, the codes of `domain::sector`.
+pub const SECTOR_VOCABULARY_DAC: &str = "1";
+
 /// DescriptionType 1: general.
 pub const DESCRIPTION_GENERAL: &str = "1";
 

@@ -165,6 +165,7 @@ impl RecordKind {
                         required("start_date"),
                         required("end_date"),
                         required("status"),
+                        optional("sector_code"),
                     ]
                 }
             }

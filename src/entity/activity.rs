@@ -17,6 +17,8 @@ pub struct Model {
     pub start_date: Date,
     pub end_date: Date,
     pub status: ActivityStatus,
+    /// A code of IATI's Sector codelist (vocabulary 1); checked on import.
+    pub sector_code: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! The plan as an IATI 2.03 activity file: one `iati-activity` per plan activity, with its
-//! funders and lead institution, status, planned dates, recipient country, a budget per
+//! funders and lead institution, status, planned dates, recipient country, sector, a budget per
 //! fiscal year, and its commitments and disbursements as transactions.
 //!
 //! The file is written as a stream. What every activity needs and what is small (the plan's
@@ -35,7 +35,7 @@ use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::iati::{self, xml_safe};
 use crate::entity::{activity, budget_line, funding_source, institution, objective, plan};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
 use crate::service::plans::resolve_plan;
 use crate::service::rates::rate_table;
@@ -89,8 +89,8 @@ pub struct IatiSummary {
 ///   report's allocation of that activity and fiscal year.
 /// - No transaction is dated after `as_of`.
 ///
-/// An unknown plan, a plan without activities (the schema requires at least one activity) and
-/// a budget line whose conversion lacks a rate are errors before anything is written. A
+/// An unknown plan, a plan without activities (the schema requires at least one activity), an
+/// activity without a sector (named, each, in the error's details) and a budget line whose conversion lacks a rate are errors before anything is written. A
 /// database or write error while the transactions stream leaves a partial document in `out`.
 pub async fn export_iati<W: Write>(
     db: &DatabaseConnection,
@@ -203,6 +203,7 @@ impl Context {
         }
         // Rust compares strings byte by byte, the order of every export.
         activities.sort_by(|a, b| a.code.cmp(&b.code));
+        refuse_activities_without_sector(plan, &activities)?;
         let institutions: HashMap<i32, institution::Model> = institution::Entity::find()
             .all(db)
             .await?
@@ -328,6 +329,38 @@ async fn committed_sources(db: &DatabaseConnection, plan: &plan::Model) -> Resul
         .collect()
 }
 
+/// IATI's rules 6.2.2 and 6.7.2 want a sector on every activity (or on all of its
+/// transactions, which naptrack does not record): an export with an activity that has none
+/// cannot be valid, so it is refused, naming each such activity, before a byte is written.
+fn refuse_activities_without_sector(
+    plan: &plan::Model,
+    activities: &[activity::Model],
+) -> Result<()> {
+    let missing: Vec<&activity::Model> = activities
+        .iter()
+        .filter(|a| a.sector_code.as_deref().is_none_or(|c| c.trim().is_empty()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let lacks = |a: &activity::Model| format!("activity {} has no sector_code", a.code);
+    let message = format!(
+        "plan {} cannot be exported to IATI, which requires a sector on every activity: {}; \
+         give each a sector_code in activities.csv and import it again",
+        plan.code,
+        missing
+            .iter()
+            .map(|a| lacks(a))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let details = missing
+        .iter()
+        .map(|a| FieldError::new("sector_code", lacks(a)))
+        .collect();
+    Err(Error::invalid(message, details))
+}
+
 /// How many commitments and disbursements of the plan are dated after `as_of`.
 async fn count_after(db: &DatabaseConnection, plan: &plan::Model, as_of: NaiveDate) -> Result<u64> {
     let mut total = 0;
@@ -397,6 +430,13 @@ async fn write_activity<W: Write>(
     xml.create_element("recipient-country")
         .with_attribute(("code", xml_safe(&plan.country).as_ref()))
         .write_empty()?;
+    // The load refused activities without a sector; one sector needs no percentage.
+    if let Some(sector) = &activity.sector_code {
+        xml.create_element("sector")
+            .with_attribute(("vocabulary", iati::SECTOR_VOCABULARY_DAC))
+            .with_attribute(("code", xml_safe(sector).as_ref()))
+            .write_empty()?;
+    }
     write_budgets(xml, context, activity)?;
     let commitments = write_commitments(db, xml, context, activity, options.as_of).await?;
     let disbursements = write_disbursements(db, xml, context, activity, options.as_of).await?;

@@ -371,7 +371,8 @@ fn base_sql(kind: RecordKind, plan_id: Option<i32>) -> String {
         RecordKind::Activities => format!(
             "SELECT p.code AS plan_code, a.code AS code, a.title AS title, \
              o.code AS objective_code, lead.code AS lead_institution_code, \
-             a.start_date AS start_date, a.end_date AS end_date, a.status AS status \
+             a.start_date AS start_date, a.end_date AS end_date, a.status AS status, \
+             a.sector_code AS sector_code \
              FROM activities a JOIN plans p ON p.id = a.plan_id \
              JOIN objectives o ON o.id = a.objective_id \
              JOIN institutions lead ON lead.id = a.lead_institution_id{}",

@@ -83,7 +83,7 @@ const CONTRACT_HEADERS: [(RecordKind, &str); 10] = [
     (RecordKind::Objectives, "plan_code,code,title,parent_code"),
     (
         RecordKind::Activities,
-        "plan_code,code,title,objective_code,lead_institution_code,start_date,end_date,status",
+        "plan_code,code,title,objective_code,lead_institution_code,start_date,end_date,status,sector_code",
     ),
     (
         RecordKind::Obligations,
@@ -140,7 +140,9 @@ async fn a_plan_scoped_kind_of_an_empty_plan_is_written_with_the_contract_header
             // `another_plan` gives the plan one objective and one activity.
             RecordKind::Objectives => format!("{header}\nEMPTY,PROT,Protection,\n"),
             RecordKind::Activities => {
-                format!("{header}\nEMPTY,PROT-01,Shelters,PROT,MOJ,2015-01-01,2019-12-31,ongoing\n")
+                format!(
+                    "{header}\nEMPTY,PROT-01,Shelters,PROT,MOJ,2015-01-01,2019-12-31,ongoing,\n"
+                )
             }
             _ => format!("{header}\n"),
         };
@@ -396,8 +398,8 @@ async fn every_kind_is_written_in_full_with_references_as_codes() {
         ),
         (
             RecordKind::Activities,
-            "plan_code,code,title,objective_code,lead_institution_code,start_date,end_date,status\n\
-             NAP,PROT-01,Shelters,PROT,MOJ,2015-01-01,2019-12-31,ongoing\n",
+            "plan_code,code,title,objective_code,lead_institution_code,start_date,end_date,status,sector_code\n\
+             NAP,PROT-01,Shelters,PROT,MOJ,2015-01-01,2019-12-31,ongoing,\n",
         ),
         (
             RecordKind::Obligations,

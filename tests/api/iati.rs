@@ -278,6 +278,9 @@ async fn check_export(
         let (start, end) = (model.start_date.to_string(), model.end_date.to_string());
         assert_eq!(dates, [("1", start.as_str()), ("3", end.as_str())]);
         assert_eq!(node.one("recipient-country").required("code"), plan.country);
+        let sector = node.one("sector");
+        assert_eq!(sector.required("vocabulary"), "1");
+        assert_eq!(Some(sector.required("code")), model.sector_code.as_deref());
         for org in node.all("participating-org") {
             assert!(ORGANISATION_ROLE_CODES.contains(&org.required("role")));
             if let Some(code) = org.attr("type") {
@@ -570,6 +573,54 @@ async fn a_plan_without_activities_is_refused_before_anything_is_written() {
     assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
 }
 
+/// Takes the sector off the sample activities `codes`, as a plan imported before sectors.
+async fn clear_sectors(db: &DatabaseConnection, codes: &[&str]) {
+    use sea_orm::sea_query::Expr;
+    activity::Entity::update_many()
+        .col_expr(
+            activity::Column::SectorCode,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(activity::Column::Code.is_in(codes.iter().copied()))
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_export_with_activities_without_a_sector_is_refused_naming_each_before_anything_is_written()
+ {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    import_samples_into(&db).await;
+    clear_sectors(&db, &["PREV-01", "PART-09"]).await;
+    let publisher = IatiSettings::default();
+    let mut out = Vec::new();
+
+    let result = export_iati(&db, None, &IatiOptions::now(&publisher), &mut out).await;
+
+    let Err(naptrack::error::Error::Invalid { message, details }) = result else {
+        panic!("expected the export to be refused, got {result:?}");
+    };
+    assert!(
+        message
+            .contains("activity PART-09 has no sector_code; activity PREV-01 has no sector_code"),
+        "{message}"
+    );
+    let named: Vec<(&str, &str)> = details
+        .iter()
+        .map(|d| (d.column.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("sector_code", "activity PART-09 has no sector_code"),
+            ("sector_code", "activity PREV-01 has no sector_code"),
+        ]
+    );
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+}
+
 // --- Generated plans --------------------------------------------------------------------
 
 /// A small deterministic generator (xorshift64*), so that a failing seed can be rerun.
@@ -808,6 +859,7 @@ pub(crate) async fn generate_plan(db: &DatabaseConnection, seed: u64) -> String 
                 rng.date(date("2015-01-01"), 300).to_string(),
                 rng.date(date("2018-06-01"), 500).to_string(),
                 statuses[i % statuses.len()].to_string(),
+                ["15180", "16010", "15130", "15210"][i % 4].to_string(),
             ]
         })
         .collect();
@@ -824,6 +876,7 @@ pub(crate) async fn generate_plan(db: &DatabaseConnection, seed: u64) -> String 
                 "start_date",
                 "end_date",
                 "status",
+                "sector_code",
             ],
             &activities,
         ),
@@ -1120,6 +1173,35 @@ async fn the_xml_route_answers_an_unknown_plan_with_404_and_no_token_with_401() 
     assert_eq!(anonymous.status(), Status::Unauthorized);
 }
 
+#[rocket::async_test]
+async fn the_xml_route_refuses_activities_without_a_sector_with_422_naming_each() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    clear_sectors(&app.db, &["PROT-04"]).await;
+    let token = app.token_for("donor@example.org", Role::Donor).await;
+
+    let response = app
+        .get_with(Some(&token), "/api/v1/plans/NAP-2015/iati.xml")
+        .await;
+
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    assert_eq!(response.content_type(), Some(ContentType::JSON));
+    let body: serde_json::Value =
+        serde_json::from_str(&response.into_string().await.unwrap()).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("activity PROT-04 has no sector_code"),
+        "{body}"
+    );
+    assert_eq!(
+        body["error"]["details"],
+        serde_json::json!([{"column": "sector_code", "message": "activity PROT-04 has no sector_code"}]),
+        "{body}"
+    );
+}
+
 // --- The command line -------------------------------------------------------------------
 
 fn import_samples_cli(db: &TestDb) {
@@ -1174,6 +1256,24 @@ async fn export_iati_of_an_unknown_plan_fails_with_a_message_and_leaves_no_file(
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("there is no plan with code \"NOPE\""),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!test_db.dir.path().join("plan.xml").exists());
+    assert!(!test_db.dir.path().join("plan.xml.partial").exists());
+}
+
+#[tokio::test]
+async fn export_iati_of_a_plan_with_an_activity_without_a_sector_fails_and_leaves_no_file() {
+    let test_db = TestDb::new().await;
+    import_samples_cli(&test_db);
+    clear_sectors(&test_db.connect().await, &["PROS-02"]).await;
+
+    let output = naptrack(&test_db, &["export", "iati", "-o", "plan.xml"]);
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("activity PROS-02 has no sector_code"),
         "{}",
         stderr(&output)
     );

@@ -1303,7 +1303,7 @@ async fn columns_in_any_order_are_accepted() {
     assert!(
         export_kind(&db, RecordKind::Activities, None)
             .await
-            .contains("NAP,PROT-02,Hotline,PROT,NGO-1,2016-01-01,2018-12-31,planned\n")
+            .contains("NAP,PROT-02,Hotline,PROT,NGO-1,2016-01-01,2018-12-31,planned,\n")
     );
 }
 
@@ -1407,9 +1407,9 @@ async fn a_changed_title_updates_the_record_and_is_counted_as_updated() {
     assert_eq!(
         export_kind(&db, RecordKind::Activities, None).await,
         format!(
-            "{ACTIVITIES_HEADER}\n\
-             NAP,PROT-01,Shelters for victims,PROT,MOJ,2015-01-01,2019-12-31,ongoing\n\
-             NAP,PROT-02,Hotline,PROT,MOJ,2015-01-01,2019-12-31,planned\n"
+            "{ACTIVITIES_HEADER},sector_code\n\
+             NAP,PROT-01,Shelters for victims,PROT,MOJ,2015-01-01,2019-12-31,ongoing,\n\
+             NAP,PROT-02,Hotline,PROT,MOJ,2015-01-01,2019-12-31,planned,\n"
         )
     );
 }
@@ -2532,4 +2532,58 @@ async fn indicator_values_import_again_unchanged_and_a_later_import_replaces_bot
         export_kind(&db, RecordKind::IndicatorValues, None).await,
         revised
     );
+
+// Sectors.
+
+#[tokio::test]
+async fn an_activity_with_a_sector_code_outside_the_codelist_is_refused_at_its_line_and_column() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+
+    let errors = refused(
+        import(
+            &db,
+            RecordKind::Activities,
+            csv(
+                &format!("{ACTIVITIES_HEADER},sector_code"),
+                &[
+                    "NAP,PROT-02,Hotline,PROT,MOJ,2015-01-01,2019-12-31,planned,16010",
+                    "NAP,PROT-03,Legal aid,PROT,MOJ,2015-01-01,2019-12-31,planned,15181",
+                ],
+            ),
+        )
+        .await,
+    );
+
+    assert_eq!(places(&errors), [(3, "sector_code")]);
+    assert!(
+        message_of(&errors, 3, "sector_code").contains("15181 is not in the IATI Sector codelist"),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_activity_keeps_its_sector_through_import_and_export() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    base_plan(&db).await;
+    let text = csv(
+        &format!("{ACTIVITIES_HEADER},sector_code"),
+        &[
+            "NAP,PROT-01,Shelters,PROT,MOJ,2015-01-01,2019-12-31,ongoing,16010",
+            "NAP,PROT-02,Hotline,PROT,MOJ,2015-01-01,2019-12-31,planned,",
+        ],
+    );
+
+    import(&db, RecordKind::Activities, text.clone())
+        .await
+        .unwrap();
+    let exported = export_kind(&db, RecordKind::Activities, None).await;
+    let again = import(&db, RecordKind::Activities, exported.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(exported, text);
+    assert_eq!(counts(&again), (2, 0, 0, 2));
 }

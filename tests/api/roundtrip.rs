@@ -151,6 +151,7 @@ const INSTITUTION_KINDS: [&str; 6] = [
 ];
 const FUNDING_SOURCE_KINDS: [&str; 4] = ["state_budget", "donor_grant", "loan", "other"];
 const STATUSES: [&str; 4] = ["planned", "ongoing", "completed", "cancelled"];
+const SECTORS: [&str; 4] = ["15180", "", "16010", "15130"];
 /// The largest amount the contract allows, in ten-thousandths: 14 integer and 4 fraction digits.
 const MAX_AMOUNT_UNITS: i64 = 999_999_999_999_999_999;
 /// The largest rate the contract allows, in 10⁻¹⁰ units: 8 integer and 10 fraction digits.
@@ -624,6 +625,8 @@ impl PlanData {
                     day(r.start),
                     day(end),
                     STATUSES[r.status].to_owned(),
+                    // A sector, or none (the column is optional), by the activity's status.
+                    SECTORS[r.status].to_owned(),
                 ]
             })
             .collect();

@@ -7,6 +7,7 @@ use super::cells::Cells;
 use super::context::FileContext;
 use super::importer::{Keyed, RecordImporter, upsert};
 use crate::domain::ActivityStatus;
+use crate::domain::sector::Sector;
 use crate::entity::{activity, plan};
 use crate::error::Result;
 
@@ -25,6 +26,7 @@ impl RecordImporter for Activities {
         let start_date = cells.date("start_date");
         let end_date = cells.date("end_date");
         let status = cells.word::<ActivityStatus>("status");
+        let sector = sector(cells);
         let lead_id =
             lead_code.and_then(|c| ctx.institution_id(cells, "lead_institution_code", &c));
         let plan = plan?;
@@ -61,6 +63,7 @@ impl RecordImporter for Activities {
                 start_date: Set(start_date?),
                 end_date: Set(end_date?),
                 status: Set(status?),
+                sector_code: Set(sector?.map(|s| s.code().to_owned())),
                 ..Default::default()
             },
         })
@@ -71,6 +74,21 @@ impl RecordImporter for Activities {
         let model = upsert(ctx, existing, record.model).await?;
         ctx.catalog.activities.insert(record.key, model);
         Ok(())
+    }
+}
+
+/// The optional sector: empty is none; anything else must be an active code of IATI's Sector
+/// codelist. `None` when the cell is an error.
+fn sector(cells: &mut Cells<'_>) -> Option<Option<Sector>> {
+    let Some(code) = cells.optional_text("sector_code") else {
+        return Some(None);
+    };
+    match Sector::parse(&code) {
+        Ok(sector) => Some(Some(sector)),
+        Err(error) => {
+            cells.error("sector_code", error.to_string());
+            None
+        }
     }
 }
 

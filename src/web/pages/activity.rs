@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use super::{Table, default_as_of, page_plan, plan_flags, record_table};
 use crate::config::Settings;
 use crate::domain::records::RecordKind;
+use crate::domain::sector::Sector;
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::service::records::{self, Cell, Query, Record};
@@ -22,6 +23,8 @@ struct ActivityPage {
     facts: Vec<(String, String)>,
     title: String,
     status: String,
+    /// The sector's code and its codelist name; none when the activity has no sector yet.
+    sector: Option<(String, String)>,
     tables: Vec<Table>,
     flags: Vec<String>,
     log_href: Option<String>,
@@ -47,6 +50,19 @@ fn text_of(record: &Record, column: &str) -> String {
         Some(Cell::Empty) | None => String::new(),
         Some(other) => other.csv_text().into_owned(),
     }
+}
+
+/// The activity's sector code with the codelist's name for it. The importer admits only codes
+/// of the codelist, so a code without a name is shown by its code alone.
+fn sector_of(activity: &Record) -> Option<(String, String)> {
+    let code = text_of(activity, "sector_code");
+    if code.is_empty() {
+        return None;
+    }
+    let name = Sector::parse(&code)
+        .map(|s| s.name().to_owned())
+        .unwrap_or_default();
+    Some((code, name))
 }
 
 /// `GET /activities/<code>`: an activity's budget lines, commitments, disbursements,
@@ -125,6 +141,7 @@ pub async fn get_activity(
         nav: user.nav(),
         title: text_of(&activity, "title"),
         status: text_of(&activity, "status"),
+        sector: sector_of(&activity),
         facts: [
             "code",
             "objective_code",

@@ -14,11 +14,9 @@ use super::{Severity, Violation, violations};
 use crate::helpers::{TestDb, import_samples_into};
 use crate::iati::{SAMPLE_PLAN, export_to_file, generate_plan, today};
 
-/// Rules today's export does not meet yet, by id. 6.2.2 (a sector for the activity or for
-/// all of its transactions) and 6.7.2 (a sector for every transaction when the activity has
-/// none): the export carries no sectors yet. This list must be empty once the export carries
-/// sectors.
-const NOT_YET_MET: &[&str] = &["6.2.2", "6.7.2"];
+/// Rules today's export does not meet yet, by id: none. Every activity carries its sector
+/// (6.2.2, 6.7.2); a rule the export stops meeting may not be listed here to hide it.
+const NOT_YET_MET: &[&str] = &[];
 
 /// Violations of severity error or warning, but those of the rules in `NOT_YET_MET`.
 fn unexpected(found: &[Violation]) -> Vec<&Violation> {
