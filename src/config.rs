@@ -91,11 +91,7 @@ impl IatiSettings {
     /// registry, and the organisation type and language are codes.
     pub fn check(&self) -> Result<(), crate::error::Error> {
         let reference = &self.reporting_org_ref;
-        if reference.is_empty()
-            || reference
-                .chars()
-                .any(|c| c.is_whitespace() || matches!(c, '/' | '&' | '|' | '?'))
-        {
+        if !crate::domain::iati::is_organisation_identifier(reference) {
             return Err(crate::error::Error::Config(format!(
                 "iati.reporting_org_ref must be an IATI organisation identifier such as \
                  \"XM-DAC-41114\", without spaces or / & | ?; not \"{reference}\""

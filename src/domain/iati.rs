@@ -86,6 +86,17 @@ pub fn activity_identifier(
     format!("{reporting_org_ref}-{plan_code}-{activity_code}")
 }
 
+/// Whether `reference` can be an IATI organisation identifier (such as "XM-DAC-41114"): not
+/// empty, without spaces, and without `/ & | ?`, which cannot stand in an identifier that the
+/// IATI registry looks up in a URL. Both the publisher's reference and an institution's
+/// `iati_ref` are held to it.
+pub fn is_organisation_identifier(reference: &str) -> bool {
+    !reference.is_empty()
+        && !reference
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '/' | '&' | '|' | '?'))
+}
+
 /// `text` with every character that XML 1.0 does not allow in a document (control characters
 /// other than tab, line feed and carriage return; U+FFFE and U+FFFF) replaced by U+FFFD, so
 /// that a stray byte in an imported description cannot make the whole file unreadable.
@@ -108,6 +119,16 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_organisation_identifier_has_no_spaces_and_none_of_the_url_characters() {
+        for good in ["XM-DAC-41114", "GB-COH-123456", "NP-SWC-1234"] {
+            assert!(is_organisation_identifier(good), "{good}");
+        }
+        for bad in ["", "XM DAC", "GB/COH", "A&B", "A|B", "A?B", "XM\tDAC"] {
+            assert!(!is_organisation_identifier(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_activity_status_maps_to_a_code_of_the_activity_status_list() {

@@ -13,6 +13,7 @@ mod export;
 mod fixtures;
 mod flags;
 mod foundation;
+mod history;
 mod hostile;
 mod http;
 mod iati;

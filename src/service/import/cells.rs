@@ -279,10 +279,12 @@ pub enum FieldValue {
 }
 
 impl From<String> for FieldValue {
-    /// Line ends become LF, as they do in a file (see [`CrlfToLf`]).
+    /// A CRLF line end becomes LF, as it does in a file (see [`CrlfToLf`]). A lone CR is kept
+    /// as it came: a JSON text or a form field has no line ends of its own to be read as, so
+    /// [`Cells`] refuses it instead of guessing that it meant a line break.
     fn from(text: String) -> Self {
-        if text.contains('\r') {
-            FieldValue::Text(text.replace("\r\n", "\n").replace('\r', "\n"))
+        if text.contains("\r\n") {
+            FieldValue::Text(text.replace("\r\n", "\n"))
         } else {
             FieldValue::Text(text)
         }
@@ -351,6 +353,14 @@ impl<'a> Cells<'a> {
         let bytes = match self.values {
             RowValues::Csv(record) => record.get(position)?,
             RowValues::Fields(fields) => match fields.get(position)? {
+                FieldValue::Text(text) if text.contains('\r') => {
+                    self.error(
+                        column,
+                        "this field contains a carriage return (CR) that does not end a line; \
+                         write line breaks as LF or CRLF",
+                    );
+                    return None;
+                }
                 FieldValue::Text(text) => text.as_bytes(),
                 FieldValue::Amount(_) | FieldValue::Date(_) => {
                     self.error(column, "this field takes text");

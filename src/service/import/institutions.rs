@@ -5,7 +5,7 @@ use sea_orm::Set;
 use super::cells::Cells;
 use super::context::FileContext;
 use super::importer::{Keyed, RecordImporter, upsert};
-use crate::domain::InstitutionKind;
+use crate::domain::{InstitutionKind, iati};
 use crate::entity::institution;
 use crate::error::Result;
 
@@ -20,10 +20,24 @@ impl RecordImporter for Institutions {
         let name = cells.text("name");
         let kind = cells.word::<InstitutionKind>("kind");
         let iati_ref = cells.optional_code("iati_ref");
+        if let Some(reference) = &iati_ref
+            && !iati::is_organisation_identifier(reference)
+        {
+            cells.error(
+                "iati_ref",
+                format!(
+                    "\"{reference}\" is not an IATI organisation identifier such as \
+                     \"XM-DAC-41114\": it cannot contain spaces or / & | ?"
+                ),
+            );
+        }
         if let Some(code) = &code {
             ctx.seen.check(cells, "code", code.clone());
         }
         let code = code?;
+        if !cells.errors.is_empty() {
+            return None;
+        }
         Some(Keyed {
             key: code.clone(),
             model: institution::ActiveModel {
