@@ -3,7 +3,9 @@
 
 use chrono::NaiveDate;
 
-use super::{BudgetLineFacts, IndicatorFacts, Flag, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate};
+use super::{
+    BudgetLineFacts, Flag, IndicatorFacts, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate,
+};
 use crate::domain::Currency;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::money::{Amount, Quantity};
