@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::flags::{
-    Thresholds, institution_inactive, low_execution, obligation_undisbursed,
+    Thresholds, indicator_not_reported, indicator_off_track, institution_inactive, low_execution,
+    obligation_undisbursed,
 };
 
 /// The database used when neither `DATABASE_URL` nor `Rocket.toml` names one: an embedded
@@ -129,6 +130,10 @@ pub struct FlagSettings {
     pub inactive_days: Option<i64>,
     #[serde(default)]
     pub undisbursed_after_fraction: Option<DecimalSetting>,
+    #[serde(default)]
+    pub not_reported_grace_days: Option<i64>,
+    #[serde(default)]
+    pub off_track_tolerance_percent: Option<DecimalSetting>,
 }
 
 /// A decimal setting written as a string (`"0.5"`) or a number (`0.5`, `25`). A number is
@@ -167,6 +172,10 @@ impl FlagSettings {
             Some(setting) => setting.value("undisbursed_after_fraction")?,
             None => defaults.obligation_undisbursed.fraction,
         };
+        let off_track = match &self.off_track_tolerance_percent {
+            Some(setting) => setting.value("off_track_tolerance_percent")?,
+            None => defaults.indicator_off_track.percent,
+        };
         let thresholds = Thresholds {
             low_execution: low_execution::Tolerance { points },
             obligation_undisbursed: obligation_undisbursed::After { fraction },
@@ -175,6 +184,12 @@ impl FlagSettings {
                     .inactive_days
                     .unwrap_or(defaults.institution_inactive.days),
             },
+            indicator_not_reported: indicator_not_reported::Grace {
+                days: self
+                    .not_reported_grace_days
+                    .unwrap_or(defaults.indicator_not_reported.days),
+            },
+            indicator_off_track: indicator_off_track::Tolerance { percent: off_track },
         };
         thresholds.check().map_err(crate::error::Error::Config)?;
         Ok(thresholds)

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::finding::Subject;
 use crate::domain::Currency;
 use crate::domain::fiscal::FiscalYearStart;
-use crate::money::Amount;
+use crate::money::{Amount, Quantity};
 
 /// A legal obligation, with the money linked to it in the fiscal year, in `currency`.
 #[derive(Debug, Clone)]
@@ -81,6 +81,34 @@ pub struct InstitutionFacts {
     pub active_since: NaiveDate,
 }
 
+/// A results indicator in the reporting year (the fiscal year before the evaluated one), with
+/// what it is compared with: the year before's actual, its baseline, and the money of both
+/// years. Money is the indicator's money (disbursed up to the as-of date on budget lines of
+/// that fiscal year of the activities it measures), in the plan's currency.
+#[derive(Debug, Clone)]
+pub struct IndicatorFacts {
+    pub code: String,
+    pub title: String,
+    /// True when a higher value is better.
+    pub ascending: bool,
+    pub target: Option<Quantity>,
+    pub actual: Option<Quantity>,
+    /// The actual of the year before the reporting year.
+    pub previous_actual: Option<Quantity>,
+    pub baseline_year: Option<i32>,
+    pub baseline_value: Option<Quantity>,
+    /// The indicator's money in the reporting year.
+    pub money: Amount,
+    /// The indicator's money in the year before the reporting year.
+    pub previous_money: Amount,
+}
+
+impl IndicatorFacts {
+    pub fn subject(&self) -> Subject {
+        Subject::new("indicator", &self.code, &self.title)
+    }
+}
+
 /// Everything the rules read about one plan on one date.
 #[derive(Debug, Clone)]
 pub struct PlanFacts {
@@ -93,6 +121,8 @@ pub struct PlanFacts {
     pub budget_lines: Vec<BudgetLineFacts>,
     pub commitments: Vec<CommitmentFacts>,
     pub institutions: Vec<InstitutionFacts>,
+    /// The plan's indicators in the reporting year, in code order.
+    pub indicators: Vec<IndicatorFacts>,
 }
 
 impl PlanFacts {
@@ -107,6 +137,18 @@ impl PlanFacts {
         self.fiscal_year_start
             .bounds(self.fiscal_year())
             .unwrap_or((self.as_of, self.as_of))
+    }
+
+    /// The fiscal year the results rules look at: the one before [`Self::fiscal_year`].
+    pub fn reporting_year(&self) -> i32 {
+        self.fiscal_year() - 1
+    }
+
+    /// The last day of [`Self::reporting_year`] (`None` outside the calendar naptrack handles).
+    pub fn reporting_year_end(&self) -> Option<NaiveDate> {
+        self.fiscal_year_start
+            .bounds(self.reporting_year())
+            .map(|(_, last)| last)
     }
 
     /// The share of [`Self::fiscal_year`] elapsed at the end of the as-of date.

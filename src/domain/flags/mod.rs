@@ -25,8 +25,8 @@ mod thresholds;
 mod testing;
 
 pub use facts::{
-    ActivityFacts, BudgetLineFacts, CommitmentFacts, InstitutionFacts, ObligationFacts, PlanFacts,
-    elapsed_share,
+    ActivityFacts, BudgetLineFacts, CommitmentFacts, IndicatorFacts, InstitutionFacts,
+    ObligationFacts, PlanFacts, elapsed_share,
 };
 pub use finding::{Finding, Severity, Subject};
 pub use thresholds::Thresholds;
@@ -88,6 +88,12 @@ rules! {
     CommitmentOverdue => commitment_overdue,
     /// An institution leading an ongoing activity has had no disbursement for a while.
     InstitutionInactive => institution_inactive (institution_inactive),
+    /// An indicator has a target for the reporting year but no actual, well after it ended.
+    IndicatorNotReported => indicator_not_reported (indicator_not_reported),
+    /// The reporting year's actual misses its target by more than a set share of it.
+    IndicatorOffTrack => indicator_off_track (indicator_off_track),
+    /// An indicator moved the wrong way while the money spent on what it measures rose.
+    ResultsFallAsSpendingRises => results_fall_as_spending_rises,
 }
 
 impl fmt::Display for Rule {
@@ -222,7 +228,7 @@ mod tests {
                 serde_json::Value::String(rule.as_str().to_owned())
             );
         }
-        assert_eq!(Rule::ALL.len(), 8);
+        assert_eq!(Rule::ALL.len(), 11);
         assert!("OBLIGATION".parse::<Rule>().is_err());
     }
 }

@@ -3,10 +3,12 @@
 
 use chrono::NaiveDate;
 
-use super::{BudgetLineFacts, Flag, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate};
+use super::{
+    BudgetLineFacts, Flag, IndicatorFacts, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate,
+};
 use crate::domain::Currency;
 use crate::domain::fiscal::FiscalYearStart;
-use crate::money::Amount;
+use crate::money::{Amount, Quantity};
 
 pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -31,6 +33,7 @@ pub fn facts(as_of: &str) -> PlanFacts {
         budget_lines: vec![],
         commitments: vec![],
         institutions: vec![],
+        indicators: vec![],
     }
 }
 
@@ -54,6 +57,27 @@ pub fn line(amount_text: &str, disbursed: &str) -> BudgetLineFacts {
         amount: amount(amount_text),
         currency: eur(),
         disbursed: amount(disbursed),
+    }
+}
+
+pub fn quantity(text: &str) -> Quantity {
+    Quantity::parse(text).unwrap()
+}
+
+/// "Victims identified", higher is better, with a target and an actual in the reporting year
+/// and no year before, no baseline and no money.
+pub fn indicator(target: Option<&str>, actual: Option<&str>) -> IndicatorFacts {
+    IndicatorFacts {
+        code: "IND-VICTIMS".into(),
+        title: "Victims identified".into(),
+        ascending: true,
+        target: target.map(quantity),
+        actual: actual.map(quantity),
+        previous_actual: None,
+        baseline_year: None,
+        baseline_value: None,
+        money: Amount::ZERO,
+        previous_money: Amount::ZERO,
     }
 }
 

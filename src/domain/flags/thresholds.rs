@@ -1,7 +1,10 @@
 //! The configurable thresholds (`[default.flags]` in Rocket.toml), one field per rule that
 //! has any. Each rule's file defines what its thresholds mean, their defaults and their range.
 
-use super::{institution_inactive, low_execution, obligation_undisbursed};
+use super::{
+    indicator_not_reported, indicator_off_track, institution_inactive, low_execution,
+    obligation_undisbursed,
+};
 
 /// The thresholds of every rule; `Default` is the contract's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -9,6 +12,8 @@ pub struct Thresholds {
     pub low_execution: low_execution::Tolerance,
     pub obligation_undisbursed: obligation_undisbursed::After,
     pub institution_inactive: institution_inactive::After,
+    pub indicator_not_reported: indicator_not_reported::Grace,
+    pub indicator_off_track: indicator_off_track::Tolerance,
 }
 
 impl Thresholds {
@@ -16,6 +21,8 @@ impl Thresholds {
     pub fn check(&self) -> Result<(), String> {
         self.low_execution.check()?;
         self.obligation_undisbursed.check()?;
-        self.institution_inactive.check()
+        self.institution_inactive.check()?;
+        self.indicator_not_reported.check()?;
+        self.indicator_off_track.check()
     }
 }

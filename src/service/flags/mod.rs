@@ -4,7 +4,7 @@
 //! Each kind of fact has its own gathering file here, run once per evaluation and shared by
 //! every rule that reads it: the budget lines of the year (which obligations and activities
 //! are funded by, too), obligations, activities, the institutions that lead them, and
-//! commitments.
+//! commitments, and the indicators of the reporting year for the results rules.
 //!
 //! Money is compared in the currency it was promised in: an obligation's allocation in the
 //! obligation's currency (the plan's when it names none), a budget line's payments in the
@@ -25,6 +25,7 @@ use crate::service::rates::rate_table;
 mod activities;
 mod budget_lines;
 mod commitments;
+mod indicators;
 mod institutions;
 mod obligations;
 mod query;
@@ -75,6 +76,7 @@ pub async fn gather(
     let activity_list = activities::gather(db, plan).await?;
     let institutions = institutions::gather(db, plan, as_of, &activity_list).await?;
     let commitments = commitments::gather(db, plan, as_of, &rates).await?;
+    let indicators = indicators::gather(db, plan, year - 1, as_of).await?;
 
     Ok(PlanFacts {
         plan_code: plan.code.clone(),
@@ -86,5 +88,6 @@ pub async fn gather(
         budget_lines: lines.into_iter().map(|line| line.facts).collect(),
         commitments,
         institutions,
+        indicators,
     })
 }
