@@ -2532,6 +2532,7 @@ async fn indicator_values_import_again_unchanged_and_a_later_import_replaces_bot
         export_kind(&db, RecordKind::IndicatorValues, None).await,
         revised
     );
+}
 
 // Sectors.
 
