@@ -52,13 +52,7 @@ pub async fn get_execution(
         .take("by")
         .ok_or_else(|| Error::BadRequest("name the dimension with ?by=".to_owned()))?
         .parse()?;
-    let fiscal_year = params
-        .take("fiscal_year")
-        .map(|y| {
-            y.parse::<i32>()
-                .map_err(|_| Error::BadRequest(format!("fiscal_year must be a year, not \"{y}\"")))
-        })
-        .transpose()?;
+    let fiscal_year = take_fiscal_year(&mut params)?;
     let filters = Filters {
         fiscal_year,
         from: params.take_date("from")?,
@@ -70,24 +64,9 @@ pub async fn get_execution(
     params.finish()?;
     let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
     let report = cache.execution(db, &plan, by, filters).await?;
-    match format.as_str() {
-        "json" => {
-            let value =
-                serde_json::to_value(&*report).map_err(|e| Error::Internal(e.to_string()))?;
-            Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
-        }
-        "csv" => {
-            let mut bytes = Vec::new();
-            reports::write_csv(&report, &mut bytes)?;
-            Ok(ReportResponse::Csv((
-                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-                bytes,
-            )))
-        }
-        other => Err(Error::BadRequest(format!(
-            "format must be json or csv, not \"{other}\""
-        ))),
-    }
+    respond(&format, &*report, |report, out| {
+        reports::write_csv(report, out)
+    })
 }
 
 /// The results report of `?plan=`: one row per indicator and fiscal year with a target or an
@@ -116,13 +95,7 @@ pub async fn get_results(
     mut params: QueryParams,
 ) -> Result<ReportResponse> {
     let plan = params.take("plan");
-    let fiscal_year = params
-        .take("fiscal_year")
-        .map(|y| {
-            y.parse::<i32>()
-                .map_err(|_| Error::BadRequest(format!("fiscal_year must be a year, not \"{y}\"")))
-        })
-        .transpose()?;
+    let fiscal_year = take_fiscal_year(&mut params)?;
     let format = params.take("format").unwrap_or_else(|| "json".to_owned());
     params.finish()?;
     if !matches!(format.as_str(), "json" | "csv") {
@@ -132,16 +105,45 @@ pub async fn get_results(
     }
     let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
     let report = cache.results(db, &plan, fiscal_year).await?;
-    if format == "csv" {
-        let mut bytes = Vec::new();
-        results::write_csv(&report, &mut bytes)?;
-        return Ok(ReportResponse::Csv((
-            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            bytes,
-        )));
+    respond(&format, &*report, |report, out| {
+        results::write_csv(report, out)
+    })
+}
+
+/// `fiscal_year=` as a year, when given.
+fn take_fiscal_year(params: &mut QueryParams) -> Result<Option<i32>> {
+    params
+        .take("fiscal_year")
+        .map(|y| {
+            y.parse::<i32>()
+                .map_err(|_| Error::BadRequest(format!("fiscal_year must be a year, not \"{y}\"")))
+        })
+        .transpose()
+}
+
+/// `report` as JSON, or as the CSV `write_csv` writes, by `format`.
+fn respond<T: serde::Serialize>(
+    format: &str,
+    report: &T,
+    write_csv: impl FnOnce(&T, &mut Vec<u8>) -> Result<()>,
+) -> Result<ReportResponse> {
+    match format {
+        "json" => {
+            let value = serde_json::to_value(report).map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
+        }
+        "csv" => {
+            let mut bytes = Vec::new();
+            write_csv(report, &mut bytes)?;
+            Ok(ReportResponse::Csv((
+                ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+                bytes,
+            )))
+        }
+        other => Err(Error::BadRequest(format!(
+            "format must be json or csv, not \"{other}\""
+        ))),
     }
-    let value = serde_json::to_value(&*report).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(ReportResponse::Json(JsonResponse::new(Status::Ok, &value)))
 }
 
 /// `GET /api/v1/reports/donor?donor=CODE` (or `funding_source=CODE`): the donor statement,

@@ -54,6 +54,128 @@ const fn money(name: &'static str, required: bool) -> ColumnSpec {
     }
 }
 
+// The columns of each kind, as the contract's CSV table lists them.
+
+const INSTITUTIONS: &[ColumnSpec] = &[
+    required("code"),
+    required("name"),
+    required("kind"),
+    optional("iati_ref"),
+];
+
+const FUNDING_SOURCES: &[ColumnSpec] = &[
+    required("code"),
+    required("name"),
+    optional("donor_code"),
+    required("kind"),
+    required("currency"),
+];
+
+const PLANS: &[ColumnSpec] = &[
+    required("code"),
+    required("title"),
+    required("country"),
+    required("currency"),
+    required("start_date"),
+    required("end_date"),
+    required("fiscal_year_start_month"),
+];
+
+const OBJECTIVES: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("code"),
+    required("title"),
+    optional("parent_code"),
+];
+
+const ACTIVITIES: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("code"),
+    required("title"),
+    required("objective_code"),
+    required("lead_institution_code"),
+    required("start_date"),
+    required("end_date"),
+    required("status"),
+    optional("sector_code"),
+];
+
+const OBLIGATIONS: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("code"),
+    required("title"),
+    required("legal_basis"),
+    required("institution_code"),
+    optional("activity_code"),
+    required("in_force_from"),
+    money("annual_minimum", false),
+    optional("currency"),
+];
+
+const BUDGET_LINES: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("code"),
+    required("activity_code"),
+    required("funding_source_code"),
+    required("fiscal_year"),
+    required("category"),
+    money("amount", true),
+    required("currency"),
+    optional("obligation_code"),
+];
+
+const COMMITMENTS: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("reference"),
+    required("funding_source_code"),
+    required("activity_code"),
+    required("date"),
+    optional("due_date"),
+    money("amount", true),
+    required("currency"),
+];
+
+const DISBURSEMENTS: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("reference"),
+    required("budget_line_code"),
+    required("date"),
+    money("amount", true),
+    required("currency"),
+    optional("payee_code"),
+    optional("description"),
+    optional("reverses"),
+];
+
+const EXCHANGE_RATES: &[ColumnSpec] = &[
+    required("date"),
+    required("currency"),
+    required("quote_currency"),
+    money("rate", true),
+];
+
+const INDICATORS: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("code"),
+    required("title"),
+    optional("objective_code"),
+    optional("activity_code"),
+    required("result_type"),
+    required("measure"),
+    required("ascending"),
+    optional("unit"),
+    optional("baseline_year"),
+    money("baseline_value", false),
+];
+
+const INDICATOR_VALUES: &[ColumnSpec] = &[
+    optional("plan_code"),
+    required("indicator_code"),
+    required("fiscal_year"),
+    money("target", false),
+    money("actual", false),
+];
+
 impl RecordKind {
     /// Every kind, in dependency order: a kind refers only to kinds before it.
     pub const ALL: [RecordKind; 12] = [
@@ -110,162 +232,18 @@ impl RecordKind {
     /// The contract's columns, in the contract's order (the order exports write).
     pub fn columns(self) -> &'static [ColumnSpec] {
         match self {
-            RecordKind::Institutions => {
-                const {
-                    &[
-                        required("code"),
-                        required("name"),
-                        required("kind"),
-                        optional("iati_ref"),
-                    ]
-                }
-            }
-            RecordKind::FundingSources => {
-                const {
-                    &[
-                        required("code"),
-                        required("name"),
-                        optional("donor_code"),
-                        required("kind"),
-                        required("currency"),
-                    ]
-                }
-            }
-            RecordKind::Plans => {
-                const {
-                    &[
-                        required("code"),
-                        required("title"),
-                        required("country"),
-                        required("currency"),
-                        required("start_date"),
-                        required("end_date"),
-                        required("fiscal_year_start_month"),
-                    ]
-                }
-            }
-            RecordKind::Objectives => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("code"),
-                        required("title"),
-                        optional("parent_code"),
-                    ]
-                }
-            }
-            RecordKind::Activities => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("code"),
-                        required("title"),
-                        required("objective_code"),
-                        required("lead_institution_code"),
-                        required("start_date"),
-                        required("end_date"),
-                        required("status"),
-                        optional("sector_code"),
-                    ]
-                }
-            }
-            RecordKind::Obligations => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("code"),
-                        required("title"),
-                        required("legal_basis"),
-                        required("institution_code"),
-                        optional("activity_code"),
-                        required("in_force_from"),
-                        money("annual_minimum", false),
-                        optional("currency"),
-                    ]
-                }
-            }
-            RecordKind::BudgetLines => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("code"),
-                        required("activity_code"),
-                        required("funding_source_code"),
-                        required("fiscal_year"),
-                        required("category"),
-                        money("amount", true),
-                        required("currency"),
-                        optional("obligation_code"),
-                    ]
-                }
-            }
-            RecordKind::Commitments => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("reference"),
-                        required("funding_source_code"),
-                        required("activity_code"),
-                        required("date"),
-                        optional("due_date"),
-                        money("amount", true),
-                        required("currency"),
-                    ]
-                }
-            }
-            RecordKind::Disbursements => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("reference"),
-                        required("budget_line_code"),
-                        required("date"),
-                        money("amount", true),
-                        required("currency"),
-                        optional("payee_code"),
-                        optional("description"),
-                        optional("reverses"),
-                    ]
-                }
-            }
-            RecordKind::ExchangeRates => {
-                const {
-                    &[
-                        required("date"),
-                        required("currency"),
-                        required("quote_currency"),
-                        money("rate", true),
-                    ]
-                }
-            }
-            RecordKind::Indicators => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("code"),
-                        required("title"),
-                        optional("objective_code"),
-                        optional("activity_code"),
-                        required("result_type"),
-                        required("measure"),
-                        required("ascending"),
-                        optional("unit"),
-                        optional("baseline_year"),
-                        money("baseline_value", false),
-                    ]
-                }
-            }
-            RecordKind::IndicatorValues => {
-                const {
-                    &[
-                        optional("plan_code"),
-                        required("indicator_code"),
-                        required("fiscal_year"),
-                        money("target", false),
-                        money("actual", false),
-                    ]
-                }
-            }
+            RecordKind::Institutions => INSTITUTIONS,
+            RecordKind::FundingSources => FUNDING_SOURCES,
+            RecordKind::Plans => PLANS,
+            RecordKind::Objectives => OBJECTIVES,
+            RecordKind::Activities => ACTIVITIES,
+            RecordKind::Obligations => OBLIGATIONS,
+            RecordKind::BudgetLines => BUDGET_LINES,
+            RecordKind::Commitments => COMMITMENTS,
+            RecordKind::Disbursements => DISBURSEMENTS,
+            RecordKind::ExchangeRates => EXCHANGE_RATES,
+            RecordKind::Indicators => INDICATORS,
+            RecordKind::IndicatorValues => INDICATOR_VALUES,
         }
     }
 

@@ -82,14 +82,7 @@ pub async fn measured_indicators(
         .filter(indicator::Column::PlanId.eq(plan.id))
         .all(db)
         .await?;
-    let objectives = objective::Entity::find()
-        .filter(objective::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
-    let activities = activity::Entity::find()
-        .filter(activity::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
+    let (objectives, activities) = plan_tree(db, plan).await?;
     let mut activities_of: HashMap<i32, Vec<i32>> = HashMap::new();
     for a in &activities {
         activities_of.entry(a.objective_id).or_default().push(a.id);
@@ -474,14 +467,7 @@ impl PlanCodes {
 
 /// The codes of `plan`'s activities and objectives.
 pub async fn plan_codes(db: &DatabaseConnection, plan: &plan::Model) -> Result<PlanCodes> {
-    let activities = activity::Entity::find()
-        .filter(activity::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
-    let objectives = objective::Entity::find()
-        .filter(objective::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
+    let (objectives, activities) = plan_tree(db, plan).await?;
     Ok(PlanCodes {
         activities: activities.into_iter().map(|a| (a.id, a.code)).collect(),
         objectives: objectives.into_iter().map(|o| (o.id, o.code)).collect(),
@@ -517,14 +503,7 @@ pub async fn scope(
         return Ok(None);
     };
     let root = find(&codes.objectives, code, "objective")?;
-    let objectives = objective::Entity::find()
-        .filter(objective::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
-    let activities = activity::Entity::find()
-        .filter(activity::Column::PlanId.eq(plan.id))
-        .all(db)
-        .await?;
+    let (objectives, activities) = plan_tree(db, plan).await?;
     let covered = descendants(root, objectives.iter().map(|o| (o.id, o.parent_id)));
     Ok(Some(
         activities
@@ -552,4 +531,20 @@ fn descendants(root: i32, tree: impl Iterator<Item = (i32, Option<i32>)>) -> BTr
         }
     }
     covered
+}
+
+/// The objectives and activities of `plan`.
+async fn plan_tree(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+) -> Result<(Vec<objective::Model>, Vec<activity::Model>)> {
+    let objectives = objective::Entity::find()
+        .filter(objective::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    let activities = activity::Entity::find()
+        .filter(activity::Column::PlanId.eq(plan.id))
+        .all(db)
+        .await?;
+    Ok((objectives, activities))
 }

@@ -8,7 +8,6 @@
 mod charts;
 mod demo;
 mod forms;
-// PENDING r2-import: mod indicator_values;
 mod pages;
 mod session;
 mod statement;
