@@ -1,7 +1,6 @@
 //! The results page: per indicator, a chart of target and actual over the plan's fiscal years
 //! beside the money disbursed on what it measures, and a table with the achievement and the
-//! cost per unit of result. Read by every role; recorders get a link to enter or correct a
-//! year's values.
+//! cost per unit of result. Read by every role; values are recorded by import or the API.
 
 use askama::Template;
 use rocket::State;
@@ -27,7 +26,6 @@ struct YearRow {
     achievement: String,
     disbursed: String,
     cost_per_unit: String,
-    edit_href: String,
 }
 
 struct IndicatorView {
@@ -50,7 +48,6 @@ struct ResultsPage {
     currency: String,
     scope: Option<String>,
     scoped: bool,
-    may_record: bool,
     csv_href: String,
     indicators: Vec<IndicatorView>,
 }
@@ -112,12 +109,6 @@ fn view(
                 achievement: or_dash(y.achievement.map(|a| format!("{a} %"))),
                 disbursed: y.disbursed.grouped(),
                 cost_per_unit: or_dash(y.cost_per_unit.map(|c| c.grouped())),
-                edit_href: format!(
-                    "/results/values?plan={}&indicator={}&fiscal_year={}",
-                    urlencode(&plan.code),
-                    urlencode(&i.code),
-                    y.fiscal_year
-                ),
             })
             .collect(),
     })
@@ -157,7 +148,6 @@ pub async fn get_results(
         currency: plan.currency.to_string(),
         scoped: scope.is_some(),
         scope,
-        may_record: user.may_write(),
         csv_href: format!("/results.csv?plan={}", urlencode(&plan.code)),
         indicators,
         plan,
