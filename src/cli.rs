@@ -203,6 +203,10 @@ pub struct ExecutionArgs {
 pub enum UserCommand {
     /// Create a user and print a new API token as the last line.
     Add(UserAddArgs),
+    /// List users with their role and institution.
+    List,
+    /// Change a user's role or institution (recorded in the audit trail).
+    Set(UserSetArgs),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -239,6 +243,21 @@ pub struct UserAddArgs {
     /// Read a password for the web sign-in from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserSetArgs {
+    pub email: String,
+    /// The new role: admin, recorder, donor or auditor.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Bind the user to the institution with this code (a bound recorder writes only for the
+    /// activities it leads).
+    #[arg(long, conflicts_with = "no_institution")]
+    pub institution: Option<String>,
+    /// Unbind the user from any institution.
+    #[arg(long)]
+    pub no_institution: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -718,9 +737,57 @@ async fn user(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCode>
                 &actor,
             )
             .await?;
-            println!("created user {} with role {}", user.email, user.role);
+            match &args.institution {
+                Some(code) => println!(
+                    "created user {} with role {}, institution {code}",
+                    user.email, user.role
+                ),
+                None => println!("created user {} with role {}", user.email, user.role),
+            }
             println!("API token (shown once; keep it secret):");
             println!("{token}");
+        }
+        UserCommand::List => {
+            println!(
+                "{:<40}  {:<9}  {:<14}  {:<8}  status",
+                "email", "role", "institution", "password"
+            );
+            for user in users::list_users(db).await? {
+                println!(
+                    "{:<40}  {:<9}  {:<14}  {:<8}  {}",
+                    user.email,
+                    user.role.to_string(),
+                    user.institution.as_deref().unwrap_or("-"),
+                    if user.has_password { "yes" } else { "no" },
+                    if user.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        UserCommand::Set(args) => {
+            let role = args
+                .role
+                .as_deref()
+                .map(|r| r.parse::<Role>())
+                .transpose()
+                .map_err(|e: UnknownWord| Error::BadRequest(e.to_string()))?;
+            let institution = match (args.institution, args.no_institution) {
+                (Some(code), _) => Some(Some(code)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            if role.is_none() && institution.is_none() {
+                return Err(Error::BadRequest(
+                    "say what to change: --role, --institution or --no-institution".to_owned(),
+                ));
+            }
+            let change = users::AccessChange { role, institution };
+            let user = users::change_access(db, &args.email, change, &actor).await?;
+            println!(
+                "user {} now has role {} and institution {}",
+                user.email,
+                user.role,
+                user.institution.as_deref().unwrap_or("none")
+            );
         }
         UserCommand::Token(TokenCommand::Create { email, label }) => {
             let token = users::create_token(db, &email, label.as_deref(), &actor).await?;

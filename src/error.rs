@@ -84,6 +84,12 @@ pub enum Error {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// Rows (or fields) of the input that the caller may not write; `details` names each.
+    #[error("{message}")]
+    ForbiddenRows {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("{0}")]
     NotFound(String),
     /// The request conflicts with what is stored (a duplicate key, a reused idempotency key).
@@ -163,7 +169,7 @@ impl Error {
             Error::BadRequest(_) => Status::BadRequest,
             Error::Invalid { .. } => Status::UnprocessableEntity,
             Error::Unauthenticated => Status::Unauthorized,
-            Error::Forbidden(_) => Status::Forbidden,
+            Error::Forbidden(_) | Error::ForbiddenRows { .. } => Status::Forbidden,
             Error::NotFound(_) => Status::NotFound,
             Error::Conflict(_) => Status::Conflict,
             Error::MethodNotAllowed(_) => Status::MethodNotAllowed,
@@ -188,7 +194,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Invalid { .. } => "invalid",
             Error::Unauthenticated => "unauthenticated",
-            Error::Forbidden(_) => "forbidden",
+            Error::Forbidden(_) | Error::ForbiddenRows { .. } => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::MethodNotAllowed(_) => "method_not_allowed",
@@ -206,9 +212,24 @@ impl Error {
         }
     }
 
+    /// The same error with each of its details passed through `f`.
+    pub fn map_details(self, f: impl FnMut(FieldError) -> FieldError) -> Self {
+        match self {
+            Error::Invalid { message, details } => Error::Invalid {
+                message,
+                details: details.into_iter().map(f).collect(),
+            },
+            Error::ForbiddenRows { message, details } => Error::ForbiddenRows {
+                message,
+                details: details.into_iter().map(f).collect(),
+            },
+            other => other,
+        }
+    }
+
     pub fn details(&self) -> &[FieldError] {
         match self {
-            Error::Invalid { details, .. } => details,
+            Error::Invalid { details, .. } | Error::ForbiddenRows { details, .. } => details,
             _ => &[],
         }
     }

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::auth::Writer;
 use crate::error::{Error, FieldError, Result};
-use crate::service::ledger::{self, Recorder, ReversalRequest};
+use crate::service::ledger::{self, ReversalRequest};
 use crate::service::plans::resolve_plan;
 
 /// The reversal a JSON body asks for; unknown fields are reported with every other problem.
@@ -76,11 +76,8 @@ pub async fn post_reversal(
     idempotent(db, &caller.0, &key, ("POST", &path, &bytes), || async {
         let request = parse_request(&bytes)?;
         let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
-        let recorder = Recorder {
-            actor: &caller.0.actor(),
-            user_id: Some(caller.0.user_id),
-        };
-        let record = ledger::reverse(db, &plan, reference, request, recorder)
+        let options = caller.0.import_options();
+        let record = ledger::reverse(db, &plan, reference, request, options)
             .await
             .map_err(without_lines)?;
         Ok(JsonResponse::new(Status::Created, &record.to_json()))

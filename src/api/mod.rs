@@ -221,20 +221,11 @@ pub fn record_fields(body: &[u8]) -> Result<Vec<(String, String)>> {
 
 /// The errors of a one-record import, without the file and line of the one-row file it was.
 pub fn without_lines(error: Error) -> Error {
-    match error {
-        Error::Invalid { message, details } => Error::Invalid {
-            message,
-            details: details
-                .into_iter()
-                .map(|detail| FieldError {
-                    file: None,
-                    line: None,
-                    ..detail
-                })
-                .collect(),
-        },
-        other => other,
-    }
+    error.map_details(|detail| FieldError {
+        file: None,
+        line: None,
+        ..detail
+    })
 }
 
 /// Runs `work` once per `Idempotency-Key`: a retry of the same request gets the stored

@@ -150,11 +150,9 @@ async fn write_one(
     }
     let mut options = ImportOptions {
         plan: plan.clone(),
-        actor: caller.0.actor(),
         expect,
-        recorded_by: Some(caller.0.user_id),
         catalog_cache: Some(catalog.clone()),
-        ..ImportOptions::default()
+        ..caller.0.import_options()
     };
     // Unknown fields are reported together with every other problem of the record, which a
     // dry run of the known fields finds.
@@ -168,12 +166,13 @@ async fn write_one(
             .iter()
             .map(|(name, _)| FieldError::new(name.as_str(), format!("unknown field for {kind}")))
             .collect();
-        if let Err(Error::Invalid { details: more, .. }) =
-            import::write_record(db, kind, &fields, &options)
-                .await
-                .map_err(without_lines)
+        match import::write_record(db, kind, &fields, &options)
+            .await
+            .map_err(without_lines)
         {
-            details.extend(more);
+            Err(Error::Invalid { details: more, .. }) => details.extend(more),
+            Err(forbidden @ Error::ForbiddenRows { .. }) => return Err(forbidden),
+            _ => {}
         }
         return Err(Error::invalid(
             "the record is not valid; nothing was written",

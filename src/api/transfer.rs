@@ -100,22 +100,11 @@ async fn import_body(
     let options = ImportOptions {
         plan,
         dry_run,
-        actor: caller.0.actor(),
-        recorded_by: Some(caller.0.user_id),
-        ..ImportOptions::default()
+        ..caller.0.import_options()
     };
     let report = import::import_file(db, kind, source, &options, &NoProgress)
         .await
-        .map_err(|e| match e {
-            Error::Invalid { message, details } => Error::Invalid {
-                message,
-                details: details
-                    .into_iter()
-                    .map(|d| FieldError { file: None, ..d })
-                    .collect(),
-            },
-            other => other,
-        })?;
+        .map_err(|e| e.map_details(|d| FieldError { file: None, ..d }))?;
     let file = report.files.first();
     let warnings: Vec<_> = file
         .map(|f| {

@@ -75,12 +75,6 @@ impl ReversalRequest {
     }
 }
 
-/// Who records a reversal.
-pub struct Recorder<'a> {
-    pub actor: &'a str,
-    pub user_id: Option<i32>,
-}
-
 fn amount_of(record: &Record) -> Option<Amount> {
     match record.get("amount") {
         Some(Cell::Amount(amount)) => Some(*amount),
@@ -119,7 +113,8 @@ pub async fn reversible(
     })
 }
 
-/// Records a reversal of the disbursement `reference` and returns it as stored.
+/// Records a reversal of the disbursement `reference`, written with `options` (the caller's:
+/// who records it and what they may write), and returns it as stored.
 ///
 /// The reversal goes on the original's budget line, in its currency, to its payee, with the
 /// reason as its description; the import rules then check it as they check a reversal in a
@@ -131,7 +126,7 @@ pub async fn reverse(
     plan: &plan::Model,
     reference: &str,
     request: ReversalRequest,
-    recorder: Recorder<'_>,
+    options: ImportOptions,
 ) -> Result<Record> {
     let Reversible {
         original,
@@ -177,10 +172,8 @@ pub async fn reverse(
     ];
     let options = ImportOptions {
         plan: Some(plan.code.clone()),
-        actor: recorder.actor.to_owned(),
         expect: Expect::New,
-        recorded_by: recorder.user_id,
-        ..ImportOptions::default()
+        ..options
     };
     import::write_record(db, RecordKind::Disbursements, &fields, &options).await?;
     let mut stored = Query::all(RecordKind::Disbursements, Some(plan.id));

@@ -71,11 +71,10 @@ pub async fn sign_in(
 /// been disabled, so that either takes effect at the next request; a changed role too.
 pub async fn session_caller(db: &DatabaseConnection, user_id: i32) -> Result<Option<Caller>> {
     let user = user::Entity::find_by_id(user_id).one(db).await?;
-    Ok(user.filter(|u| u.disabled_at.is_none()).map(|u| Caller {
-        user_id: u.id,
-        email: u.email,
-        role: u.role,
-    }))
+    match user.filter(|u| u.disabled_at.is_none()) {
+        Some(user) => Ok(Some(Caller::of(db, user).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Failed sign-ins against `key` within the window before `now`.

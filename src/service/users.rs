@@ -4,6 +4,8 @@
 //! 256 random bits shown once; only their SHA-256 is stored, so a copy of the database does
 //! not give anyone a working token. Every change is written to the audit trail.
 
+use std::collections::HashMap;
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
@@ -20,6 +22,7 @@ use crate::domain::Role;
 use crate::entity::{api_token, institution, user};
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent};
+use crate::service::import::{ImportOptions, Rights};
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -32,12 +35,51 @@ pub struct Caller {
     pub user_id: i32,
     pub email: String,
     pub role: Role,
+    /// The institution a recorder is bound to, if any: then they write only for the
+    /// activities it leads.
+    pub institution_id: Option<i32>,
+    /// That institution's code, to show.
+    pub institution_code: Option<String>,
 }
 
 impl Caller {
+    /// The caller `user` is, with the code of their institution looked up when they have one.
+    pub async fn of(db: &impl ConnectionTrait, user: user::Model) -> Result<Caller> {
+        let institution_code = match user.institution_id {
+            Some(id) => institution::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|i| i.code),
+            None => None,
+        };
+        Ok(Caller {
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+            institution_id: user.institution_id,
+            institution_code,
+        })
+    }
+
     /// How the caller is named in the audit trail.
     pub fn actor(&self) -> String {
         format!("user:{}", self.email)
+    }
+
+    /// What the caller may write.
+    pub fn rights(&self) -> Rights {
+        Rights::of(self.role, self.institution_id)
+    }
+
+    /// What a write of this caller's tells the importer: who writes, who is recorded as having
+    /// entered it, and what the caller may write.
+    pub fn import_options(&self) -> ImportOptions {
+        ImportOptions {
+            actor: self.actor(),
+            recorded_by: Some(self.user_id),
+            rights: self.rights(),
+            ..ImportOptions::default()
+        }
     }
 }
 
@@ -146,22 +188,7 @@ pub async fn add_user(
         )));
     }
     let institution_id = match institution_code {
-        Some(code) => Some(
-            institution::Entity::find()
-                .filter(institution::Column::Code.eq(code))
-                .one(&*txn)
-                .await?
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "unknown institution",
-                        vec![FieldError::new(
-                            "institution",
-                            format!("there is no institution with code \"{code}\""),
-                        )],
-                    )
-                })?
-                .id,
-        ),
+        Some(code) => Some(institution_id_of(&*txn, code).await?),
         None => None,
     };
     let user = user::ActiveModel {
@@ -334,11 +361,7 @@ pub async fn authenticate_token(db: &DatabaseConnection, token: &str) -> Result<
             }
         });
     }
-    Ok(Some(Caller {
-        user_id: user.id,
-        email: user.email,
-        role: user.role,
-    }))
+    Ok(Some(Caller::of(db, user).await?))
 }
 
 /// The caller whose email and password these are; `None` for an unknown email or a wrong
@@ -363,11 +386,94 @@ pub async fn authenticate_password(
         .password_hash
         .as_deref()
         .is_some_and(|stored| verify_password(password, stored));
-    Ok((matches && user.disabled_at.is_none()).then_some(Caller {
-        user_id: user.id,
-        email: user.email,
-        role: user.role,
-    }))
+    if !matches || user.disabled_at.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(Caller::of(db, user).await?))
+}
+
+/// The id of the institution with `code`; an unknown code is an error on `institution`.
+async fn institution_id_of(db: &impl ConnectionTrait, code: &str) -> Result<i32> {
+    let found = institution::Entity::find()
+        .filter(institution::Column::Code.eq(code))
+        .one(db)
+        .await?;
+    found.map(|i| i.id).ok_or_else(|| {
+        Error::invalid(
+            "unknown institution",
+            vec![FieldError::new(
+                "institution",
+                format!("there is no institution with code \"{code}\""),
+            )],
+        )
+    })
+}
+
+/// What an admin changes of a user's access: a new role, a new institution (`Some(None)`
+/// unbinds), or both.
+#[derive(Debug, Clone, Default)]
+pub struct AccessChange {
+    pub role: Option<Role>,
+    pub institution: Option<Option<String>>,
+}
+
+/// Changes a user's role or institution, takes effect at their next request, and records the
+/// change in the audit trail with before and after. Returns the user as listed after it.
+pub async fn change_access(
+    db: &DatabaseConnection,
+    email: &str,
+    change: AccessChange,
+    actor: &str,
+) -> Result<UserInfo> {
+    let email = email.trim().to_lowercase();
+    let txn = db::begin_write(db).await?;
+    let stored = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("there is no user with email {email}")))?;
+    let institution_id = match &change.institution {
+        Some(Some(code)) => Some(institution_id_of(&*txn, code).await?),
+        Some(None) => None,
+        None => stored.institution_id,
+    };
+    let role = change.role.unwrap_or(stored.role);
+    if role == stored.role && institution_id == stored.institution_id {
+        txn.commit().await?;
+        return info_of(db, stored).await;
+    }
+    let codes = institution_codes(&*txn).await?;
+    let access = |role: Role, id: Option<i32>| json!({ "role": role, "institution": id.and_then(|id| codes.get(&id)) });
+    let details = json!({
+        "before": access(stored.role, stored.institution_id),
+        "after": access(role, institution_id),
+    });
+    let mut active = stored.into_active_model();
+    active.role = Set(role);
+    active.institution_id = Set(institution_id);
+    let updated = active.update(&*txn).await?;
+    audit::append(
+        &*txn,
+        AuditEvent::new(actor, "update", "user", &email, details),
+    )
+    .await?;
+    txn.commit().await?;
+    info_of(db, updated).await
+}
+
+/// Institution codes by id.
+async fn institution_codes(db: &impl ConnectionTrait) -> Result<HashMap<i32, String>> {
+    Ok(institution::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i.code))
+        .collect())
+}
+
+async fn info_of(db: &DatabaseConnection, user: user::Model) -> Result<UserInfo> {
+    let codes = institution_codes(db).await?;
+    Ok(UserInfo::of(user, &codes))
 }
 
 /// A user as listed: never the password hash, only whether there is one.
@@ -378,21 +484,31 @@ pub struct UserInfo {
     /// Whether the user can sign in to the web UI with a password.
     pub has_password: bool,
     pub disabled: bool,
+    /// The code of the institution the user is bound to, if any.
+    pub institution: Option<String>,
+}
+
+impl UserInfo {
+    fn of(user: user::Model, codes: &HashMap<i32, String>) -> UserInfo {
+        UserInfo {
+            institution: user.institution_id.and_then(|id| codes.get(&id).cloned()),
+            email: user.email,
+            role: user.role,
+            has_password: user.password_hash.is_some(),
+            disabled: user.disabled_at.is_some(),
+        }
+    }
 }
 
 /// Every user, by email, disabled ones included.
 pub async fn list_users(db: &DatabaseConnection) -> Result<Vec<UserInfo>> {
+    let codes = institution_codes(db).await?;
     Ok(user::Entity::find()
         .order_by_asc(user::Column::Email)
         .all(db)
         .await?
         .into_iter()
-        .map(|u| UserInfo {
-            email: u.email,
-            role: u.role,
-            has_password: u.password_hash.is_some(),
-            disabled: u.disabled_at.is_some(),
-        })
+        .map(|u| UserInfo::of(u, &codes))
         .collect())
 }
 

@@ -22,7 +22,7 @@ use crate::auth;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError};
 use crate::service::import::{self, Expect, ImportOptions, NoProgress, Source};
-use crate::service::ledger::{self, Recorder, ReversalRequest, Reversible};
+use crate::service::ledger::{self, ReversalRequest, Reversible};
 use crate::service::records::{self, Cell, Query};
 use crate::service::users;
 
@@ -149,14 +149,29 @@ pub struct DisbursementForm {
     description: String,
 }
 
-/// Budget lines for the picker: code and a description a clerk recognises.
+/// Budget lines for the picker: code and a description a clerk recognises; for a recorder
+/// bound to an institution, only the lines of the activities it leads.
 async fn line_choices(
     db: &DatabaseConnection,
+    user: &WebUser,
     plan_id: i32,
 ) -> Result<Vec<(String, String)>, Error> {
     let lines = records::fetch(db, &Query::all(RecordKind::BudgetLines, Some(plan_id))).await?;
+    let led: Option<Vec<String>> = match &user.caller.institution_code {
+        Some(code) if user.caller.role == crate::domain::Role::Recorder => {
+            let mut activities = Query::all(RecordKind::Activities, Some(plan_id));
+            activities.filter("lead_institution_code", code)?;
+            let led = records::fetch(db, &activities).await?;
+            Some(led.iter().map(|a| text_cell(a, "code")).collect())
+        }
+        _ => None,
+    };
     Ok(lines
         .iter()
+        .filter(|line| {
+            led.as_ref()
+                .is_none_or(|led| led.contains(&text_cell(line, "activity_code")))
+        })
         .map(|line| {
             let text = |c: &str| match line.get(c) {
                 Some(Cell::Amount(a)) => a.grouped(),
@@ -199,7 +214,7 @@ async fn disbursement_form(
     let page = DisbursementFormPage {
         nav: user.nav(),
         plan_code: plan.code.clone(),
-        lines: line_choices(db, plan.id).await?,
+        lines: line_choices(db, user, plan.id).await?,
         budget_line_code: field("budget_line_code", &form.budget_line_code),
         reference: field("reference", &form.reference),
         date: field("date", &form.date),
@@ -264,10 +279,8 @@ pub async fn post_disbursement(
     .collect();
     let options = ImportOptions {
         plan: Some(plan.code.clone()),
-        actor: user.caller.actor(),
         expect: Expect::New,
-        recorded_by: Some(user.caller.user_id),
-        ..ImportOptions::default()
+        ..user.caller.import_options()
     };
     match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
         Ok(_) => Ok(Ok(Redirect::to(uri!(get_disbursement(
@@ -275,14 +288,11 @@ pub async fn post_disbursement(
             plan = Some(plan.code.as_str()),
             recorded = Some(true),
         ))))),
-        Err(Error::Invalid { details, message }) => {
-            let details = if details.is_empty() {
-                vec![FieldError::new("record", message)]
-            } else {
-                details
-            };
+        Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
+            let status = e.status();
+            let details = record_errors(e);
             let page = disbursement_form(db, &user, &plan, &form, &details).await?;
-            Ok(Err((Status::UnprocessableEntity, RawHtml(page))))
+            Ok(Err((status, RawHtml(page))))
         }
         Err(Error::Conflict(message)) => {
             let details = vec![FieldError::new("reference", message)];
@@ -468,24 +478,16 @@ pub async fn post_reversal(
         Ok(request) => request,
         Err(errors) => return show(errors, Status::UnprocessableEntity).await,
     };
-    let actor = user.caller.actor();
-    let recorder = Recorder {
-        actor: &actor,
-        user_id: Some(user.caller.user_id),
-    };
-    match ledger::reverse(db, &plan, reference, request, recorder).await {
+    let options = user.caller.import_options();
+    match ledger::reverse(db, &plan, reference, request, options).await {
         Ok(record) => Ok(Ok(Redirect::to(format!(
             "/disbursements/{}?plan={}&recorded=true",
             urlencode(&text_cell(&record, "reference")),
             urlencode(&plan.code)
         )))),
-        Err(Error::Invalid { details, message }) => {
-            let details = if details.is_empty() {
-                vec![FieldError::new("record", message)]
-            } else {
-                details
-            };
-            show(details, Status::UnprocessableEntity).await
+        Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
+            let status = e.status();
+            show(record_errors(e), status).await
         }
         Err(Error::Conflict(message)) => {
             show(
@@ -624,9 +626,7 @@ async fn run_import(
     let options = ImportOptions {
         plan: kind.is_plan_scoped().then(|| plan.code.clone()),
         dry_run,
-        actor: user.caller.actor(),
-        recorded_by: Some(user.caller.user_id),
-        ..ImportOptions::default()
+        ..user.caller.import_options()
     };
     let source = Source::from_bytes(kind.file_name(), text.into_bytes());
     match import::import_file(db, kind, source, &options, &NoProgress).await {
@@ -638,10 +638,11 @@ async fn run_import(
             page.done = !dry_run;
             Ok((Status::Ok, render(&page)?))
         }
-        Err(Error::Invalid { message, details }) => {
-            page.message = Some(message);
-            page.errors = details;
-            Ok((Status::UnprocessableEntity, render(&page)?))
+        Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
+            let status = e.status();
+            page.message = Some(e.to_string());
+            page.errors = e.details().to_vec();
+            Ok((status, render(&page)?))
         }
         Err(e @ (Error::BadRequest(_) | Error::NotFound(_) | Error::Conflict(_))) => {
             page.message = Some(e.user_message());
@@ -673,6 +674,16 @@ pub async fn post_import(
 }
 
 /// A text cell of a record, empty when absent.
+/// The problems of a refused one-record write, each on its field; a problem with no field
+/// goes on the record as a whole.
+fn record_errors(error: Error) -> Vec<FieldError> {
+    if error.details().is_empty() {
+        vec![FieldError::new("record", error.to_string())]
+    } else {
+        error.details().to_vec()
+    }
+}
+
 fn text_cell(record: &records::Record, column: &str) -> String {
     match record.get(column) {
         Some(Cell::Text(text)) => text.clone(),

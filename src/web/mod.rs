@@ -44,7 +44,10 @@ impl Nav {
     pub fn signed_in(caller: &Caller, csrf: &str) -> Nav {
         Nav {
             email: Some(caller.email.clone()),
-            role: caller.role.to_string(),
+            role: match &caller.institution_code {
+                Some(code) => format!("{} · {code}", caller.role),
+                None => caller.role.to_string(),
+            },
             csrf: csrf.to_owned(),
             may_write: crate::auth::Writer::ROLES.contains(&caller.role),
             may_audit: crate::auth::AuditReader::ROLES.contains(&caller.role),
@@ -240,6 +243,7 @@ pub fn stage() -> AdHoc {
                     pages::activity::get_activity,
                     pages::audit::get_audit,
                     pages::users::get_users,
+                    pages::users::post_access,
                     forms::post_token,
                     forms::post_token_revocation,
                     forms::get_new_disbursement,

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod bound;
 mod browser;
 mod cli;
 mod dates;

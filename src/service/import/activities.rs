@@ -52,6 +52,7 @@ impl RecordImporter for Activities {
             check_period(cells, &plan, start, end);
         }
         let code = code?;
+        check_lead_change(ctx, cells, plan.id, &code, lead_id);
         Some(Keyed {
             key: (plan.id, code.clone()),
             model: activity::ActiveModel {
@@ -74,6 +75,35 @@ impl RecordImporter for Activities {
         let model = upsert(ctx, existing, record.model).await?;
         ctx.catalog.activities.insert(record.key, model);
         Ok(())
+    }
+}
+
+/// Refuses a change of an existing activity's lead institution by anyone but an admin: the
+/// activity's money is the lead institution's to record, so who leads it is not a recorder's
+/// to change.
+fn check_lead_change(
+    ctx: &mut FileContext<'_>,
+    cells: &mut Cells<'_>,
+    plan_id: i32,
+    code: &str,
+    lead_id: Option<i32>,
+) {
+    if ctx.options.rights.may_change_lead_institution() {
+        return;
+    }
+    let Some(stored) = ctx.catalog.activities.get(&(plan_id, code.to_owned())) else {
+        return;
+    };
+    if lead_id.is_some_and(|lead| lead != stored.lead_institution_id) {
+        let current = ctx
+            .catalog
+            .institution_by_id(stored.lead_institution_id)
+            .map_or_else(String::new, |i| format!(" ({})", i.code));
+        ctx.forbid(
+            cells,
+            "lead_institution_code",
+            format!("only an admin may change the lead institution of activity {code}{current}"),
+        );
     }
 }
 

@@ -124,6 +124,9 @@ impl RecordImporter for BudgetLines {
         {
             cells.error("category", "a value is required");
         }
+        if let Some(activity) = &activity {
+            ctx.check_leads(cells, "activity_code", activity.id);
+        }
         let (code, source, currency) = (code?, source?, currency?);
         let pinned = Pinned {
             activity_id: activity?.id,
@@ -166,6 +169,12 @@ impl RecordImporter for BudgetLines {
             pinned,
         } = record;
         let existing = ctx.catalog.budget_lines.get(&record.key).cloned();
+        if let Some(message) = existing.as_ref().and_then(|s| ctx.not_led(s.activity_id)) {
+            let message = format!("budget line {}: {message}", record.key.1);
+            ctx.problems
+                .forbid(FieldError::at_line(line, "code", message));
+            return Ok(());
+        }
         if let Some(stored) = &existing {
             let moved = pinned.moved_from(&Pinned::of(stored));
             if !moved.is_empty() && carries_disbursements(ctx, stored.id).await? {

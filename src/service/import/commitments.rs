@@ -7,13 +7,14 @@ use super::cells::Cells;
 use super::context::FileContext;
 use super::importer::{Keyed, RecordImporter, upsert};
 use crate::entity::commitment;
-use crate::error::Result;
+use crate::error::{FieldError, Result};
 
 #[derive(Default)]
 pub struct Commitments;
 
 impl RecordImporter for Commitments {
-    type Record = Keyed<(i32, String), commitment::ActiveModel>;
+    /// The commitment, with the line of its row.
+    type Record = (Keyed<(i32, String), commitment::ActiveModel>, u64);
 
     fn parse(&mut self, ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Self::Record> {
         let plan = ctx.plan_for(cells);
@@ -42,6 +43,9 @@ impl RecordImporter for Commitments {
         {
             cells.error("amount", "a commitment's amount must be greater than zero");
         }
+        if let Some(activity) = &activity {
+            ctx.check_leads(cells, "activity_code", activity.id);
+        }
         let (reference, source, currency) = (reference?, source?, currency?);
         let model = commitment::ActiveModel {
             plan_id: Set(plan.id),
@@ -58,19 +62,29 @@ impl RecordImporter for Commitments {
             return None;
         }
         ctx.warn_on_source_currency(cells.line, "commitment", currency, &source);
-        Some(Keyed {
-            key: (plan.id, reference),
-            model,
-        })
+        Some((
+            Keyed {
+                key: (plan.id, reference),
+                model,
+            },
+            cells.line,
+        ))
     }
 
     async fn write(&mut self, ctx: &mut FileContext<'_>, record: Self::Record) -> Result<()> {
+        let (record, line) = record;
         let (plan_id, reference) = record.key;
         let existing = commitment::Entity::find()
             .filter(commitment::Column::PlanId.eq(plan_id))
             .filter(commitment::Column::Reference.eq(reference.as_str()))
             .one(ctx.txn)
             .await?;
+        if let Some(message) = existing.as_ref().and_then(|c| ctx.not_led(c.activity_id)) {
+            let message = format!("commitment {reference}: {message}");
+            ctx.problems
+                .forbid(FieldError::at_line(line, "reference", message));
+            return Ok(());
+        }
         upsert(ctx, existing, record.model).await?;
         Ok(())
     }

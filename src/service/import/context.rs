@@ -1,7 +1,7 @@
 //! What the rows of one file share: the transaction and catalog, the header, the report and
 //! the problems found so far, the keys already seen, and the reading of the next row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::Read;
 
@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::catalog::SharedCatalog;
 use super::cells::{Cells, FieldValue, Header, RowValues, csv_error_message, row_too_long};
-use super::options::{ImportOptions, Progress};
+use super::options::{ImportOptions, Progress, Rights};
 use super::report::FileReport;
 use crate::domain::Currency;
 use crate::domain::records::RecordKind;
@@ -34,6 +34,8 @@ pub struct FileContext<'a> {
     pub total_bytes: Option<u64>,
     /// The keys of the rows read so far.
     pub seen: SeenKeys,
+    /// The activities the importing recorder's institution leads, once a row has asked.
+    pub led: Option<HashSet<i32>>,
 }
 
 /// The problems an import found: listed up to [`MAX_REPORTED_ERRORS`], counted past it.
@@ -41,6 +43,9 @@ pub struct FileContext<'a> {
 pub struct Problems {
     pub listed: Vec<FieldError>,
     pub unlisted: u64,
+    /// How many of them are writes the importing user may not make (which makes the import
+    /// forbidden rather than invalid).
+    pub forbidden: u64,
 }
 
 impl Problems {
@@ -58,6 +63,12 @@ impl Problems {
 
     pub fn count(&self) -> u64 {
         self.listed.len() as u64 + self.unlisted
+    }
+
+    /// Records a write the importing user may not make.
+    pub fn forbid(&mut self, error: FieldError) {
+        self.forbidden += 1;
+        self.push(error);
     }
 }
 
@@ -173,6 +184,58 @@ impl FileContext<'_> {
                 ),
             );
         }
+    }
+
+    /// Refuses the row, as a forbidden write on `column`, when the importing recorder is bound
+    /// to an institution that does not lead the activity `activity_id`.
+    pub fn check_leads(&mut self, cells: &mut Cells<'_>, column: &str, activity_id: i32) {
+        if let Some(message) = self.not_led(activity_id) {
+            self.forbid(cells, column, message);
+        }
+    }
+
+    /// Refuses the row, as a write the importing user may not make, with `message` on `column`.
+    pub fn forbid(&mut self, cells: &mut Cells<'_>, column: &str, message: impl Into<String>) {
+        self.problems.forbidden += 1;
+        cells.error(column, message);
+    }
+
+    /// Why the importing user may not write for the activity `activity_id`, if they may not.
+    pub fn not_led(&mut self, activity_id: i32) -> Option<String> {
+        let Rights::Institution(institution_id) = self.options.rights else {
+            return None;
+        };
+        let catalog = &self.catalog;
+        let led = self.led.get_or_insert_with(|| {
+            catalog
+                .activities
+                .values()
+                .filter(|a| a.lead_institution_id == institution_id)
+                .map(|a| a.id)
+                .collect()
+        });
+        if led.contains(&activity_id) {
+            return None;
+        }
+        let code_of = |id: i32| {
+            self.catalog
+                .institution_by_id(id)
+                .map_or_else(|| id.to_string(), |i| i.code.clone())
+        };
+        let own = code_of(institution_id);
+        let activity = self
+            .catalog
+            .activities
+            .values()
+            .find(|a| a.id == activity_id);
+        Some(match activity {
+            Some(activity) => format!(
+                "activity {} is led by {}, not by {own}: you may write only for the activities {own} leads",
+                activity.code,
+                code_of(activity.lead_institution_id)
+            ),
+            None => format!("you may write only for the activities {own} leads"),
+        })
     }
 
     /// The activity `code` names in `plan`, or an error on `column`.

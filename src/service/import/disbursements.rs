@@ -223,7 +223,11 @@ fn parse(ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Row> {
     let plan = plan?;
     ctx.check_plan_key(cells, "reference", &plan, reference.as_ref());
     let budget_line = budget_line_code.and_then(|code| {
-        let found = ctx.catalog.budget_lines.get(&(plan.id, code.clone()));
+        let found = ctx
+            .catalog
+            .budget_lines
+            .get(&(plan.id, code.clone()))
+            .map(|line| (line.id, line.currency, line.activity_id));
         if found.is_none() {
             cells.error(
                 "budget_line_code",
@@ -235,6 +239,9 @@ fn parse(ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Row> {
         }
         found
     });
+    if let Some((_, _, activity_id)) = budget_line {
+        ctx.check_leads(cells, "budget_line_code", activity_id);
+    }
     match (amount, &reverses) {
         (Some(amount), None) if amount.is_negative() => cells.error(
             "amount",
@@ -260,8 +267,8 @@ fn parse(ctx: &mut FileContext<'_>, cells: &mut Cells<'_>) -> Option<Row> {
         line: cells.line,
         plan_id: plan.id,
         reference: reference?,
-        budget_line_id: budget_line?.id,
-        budget_line_currency: budget_line?.currency,
+        budget_line_id: budget_line?.0,
+        budget_line_currency: budget_line?.1,
         date: date?,
         amount: amount?,
         currency: currency?,

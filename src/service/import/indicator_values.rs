@@ -7,6 +7,7 @@ use sea_orm::Set;
 use super::cells::Cells;
 use super::context::FileContext;
 use super::importer::{RecordImporter, upsert};
+use super::options::Rights;
 use super::plans::plan_fiscal_years;
 use crate::domain::Measure;
 use crate::entity::indicator_value;
@@ -72,6 +73,19 @@ impl RecordImporter for IndicatorValues {
             }
         }
         let indicator = indicator?;
+        match indicator.activity_id {
+            Some(activity_id) => ctx.check_leads(cells, "indicator_code", activity_id),
+            None if matches!(ctx.options.rights, Rights::Institution(_)) => ctx.forbid(
+                cells,
+                "indicator_code",
+                format!(
+                    "indicator {} measures an objective, not an activity: a recorder bound to \
+                     an institution may enter values only of indicators of the activities it leads",
+                    indicator.code
+                ),
+            ),
+            None => {}
+        }
         if indicator.measure == Measure::Percentage {
             for (column, value) in [("target", target), ("actual", actual)] {
                 if let Some(value) = value

@@ -54,7 +54,7 @@ use crate::service::records;
 
 pub use catalog::CatalogCache;
 pub use cells::{FieldValue, MAX_CODE_CHARS, MAX_TEXT_CHARS};
-pub use options::{Expect, ImportOptions, NoProgress, Progress};
+pub use options::{Expect, ImportOptions, NoProgress, Progress, Rights};
 pub use report::{FileReport, ImportReport};
 
 use catalog::SharedCatalog;
@@ -93,6 +93,42 @@ async fn import_rows<R: Read + Send>(
                 .import_rows(ctx, rows)
                 .await
         }
+    }
+}
+
+/// Why a user with `rights` may not write records of `kind` at all.
+fn refusal(kind: RecordKind, rights: Rights) -> String {
+    let what = kind.name().replace('-', " ");
+    match rights {
+        Rights::Institution(_) => format!(
+            "a recorder bound to an institution may not write {what}: only budget lines, \
+             commitments, disbursements, reversals and indicator values of the activities \
+             the institution leads"
+        ),
+        _ => format!("your role may not write {what}"),
+    }
+}
+
+/// Names each row of a file of a kind the importing user may not write at all (the header
+/// line when it has none), and writes none of them.
+fn refuse_file<R: Read>(
+    kind: RecordKind,
+    rights: Rights,
+    reader: &mut csv::Reader<R>,
+    problems: &mut Problems,
+) {
+    let message = refusal(kind, rights);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        let line = record.position().map_or(0, |p| p.line());
+        if line > 1 {
+            rows += 1;
+            problems.forbid(FieldError::at_line(line, "-", message.clone()));
+        }
+    }
+    if rows == 0 {
+        problems.forbid(FieldError::at_line(1, "-", message));
     }
 }
 
@@ -154,6 +190,9 @@ pub async fn write_record<V>(
 where
     V: Clone + Into<FieldValue>,
 {
+    if !options.rights.may_write(kind) {
+        return Err(Error::Forbidden(refusal(kind, options.rights)));
+    }
     if fields.is_empty() {
         // No column at all cannot be a header: report the required ones as missing.
         let details = kind
@@ -259,6 +298,7 @@ async fn write_in(
                     progress: &NoProgress,
                     total_bytes: None,
                     seen: SeenKeys::default(),
+                    led: None,
                 };
                 import_rows(&mut context, &mut rows).await?;
             }
@@ -514,15 +554,29 @@ fn problems_error(problems: Problems) -> Error {
     } else {
         String::new()
     };
-    Error::invalid(
-        format!(
-            "{count} {} found{listed}; nothing was imported",
-            if count == 1 {
-                "error was"
-            } else {
-                "errors were"
+    let found = if count == 1 {
+        "error was"
+    } else {
+        "errors were"
+    };
+    if problems.forbidden > 0 {
+        let message = match (problems.forbidden, count) {
+            (1, 1) => "you may not make this write; nothing was imported".to_owned(),
+            (n, c) if n == c => {
+                format!("you may not make these {n} writes{listed}; nothing was imported")
             }
-        ),
+            (n, c) => format!(
+                "{c} {found} found{listed}, {n} of them {} you may not make; nothing was imported",
+                if n == 1 { "a write" } else { "writes" }
+            ),
+        };
+        return Error::ForbiddenRows {
+            message,
+            details: problems.listed,
+        };
+    }
+    Error::invalid(
+        format!("{count} {found} found{listed}; nothing was imported"),
         problems.listed,
     )
 }
@@ -576,36 +630,41 @@ async fn import_one(
         .flexible(true)
         .from_reader(cells::CrlfToLf::new(hashed));
     let unknown_plan = unknown_plan(catalog, kind, options);
-    match (unknown_plan, Header::read(kind, &mut reader)) {
-        (Some(error), _) => problems.push(error),
-        (None, Ok(Some(header))) => {
-            let mut context = FileContext {
-                txn,
-                catalog,
-                kind,
-                header: &header,
-                options,
-                report: &mut report,
-                problems,
-                progress,
-                total_bytes: source.total_bytes,
-                seen: SeenKeys::default(),
-            };
-            import_rows(&mut context, &mut Rows::of_csv(&mut reader)).await?;
-            if report.rows == 0 && problems.listed.len() == first_error {
-                report.warn(
-                    1,
-                    "-",
-                    "the file has a header but no rows; nothing to import",
-                );
+    if !options.rights.may_write(kind) {
+        refuse_file(kind, options.rights, &mut reader, problems);
+    } else {
+        match (unknown_plan, Header::read(kind, &mut reader)) {
+            (Some(error), _) => problems.push(error),
+            (None, Ok(Some(header))) => {
+                let mut context = FileContext {
+                    txn,
+                    catalog,
+                    kind,
+                    header: &header,
+                    options,
+                    report: &mut report,
+                    problems,
+                    progress,
+                    total_bytes: source.total_bytes,
+                    seen: SeenKeys::default(),
+                    led: None,
+                };
+                import_rows(&mut context, &mut Rows::of_csv(&mut reader)).await?;
+                if report.rows == 0 && problems.listed.len() == first_error {
+                    report.warn(
+                        1,
+                        "-",
+                        "the file has a header but no rows; nothing to import",
+                    );
+                }
             }
+            (None, Ok(None)) => problems.push(FieldError::at_line(
+                1,
+                "-",
+                "the file is empty: it needs a header row naming the columns",
+            )),
+            (None, Err(header_errors)) => header_errors.into_iter().for_each(|e| problems.push(e)),
         }
-        (None, Ok(None)) => problems.push(FieldError::at_line(
-            1,
-            "-",
-            "the file is empty: it needs a header row naming the columns",
-        )),
-        (None, Err(header_errors)) => header_errors.into_iter().for_each(|e| problems.push(e)),
     }
     // The csv reader may stop early on an error; the digest covers every byte of the file.
     let mut rest = reader.into_inner();

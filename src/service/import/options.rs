@@ -2,6 +2,8 @@
 //! what a row may do to the record with its key, and who watches its progress.
 
 use super::catalog::CatalogCache;
+use crate::domain::Role;
+use crate::domain::records::RecordKind;
 
 /// What an import is told besides its files.
 #[derive(Debug, Clone)]
@@ -19,6 +21,59 @@ pub struct ImportOptions {
     /// Where a write of one record finds the catalog of the write before it (the API's);
     /// without one, the catalog is loaded for each write.
     pub catalog_cache: Option<CatalogCache>,
+    /// What the importing user may write; the command line and the sample loader, run by the
+    /// machine's operator, may write everything.
+    pub rights: Rights,
+}
+
+/// What a user may write, per the contract's role table. Every write path (API, import, web
+/// form, reversal) reaches the importer with the caller's rights, and the importer checks them
+/// row by row, so no route can skip the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rights {
+    /// An admin (or the operator at the command line): everything.
+    #[default]
+    Everything,
+    /// A recorder not bound to an institution (the national coordinator's office): every record
+    /// kind, but not a change of an activity's lead institution, which is an admin's.
+    Recorder,
+    /// A recorder bound to the institution with this id: budget lines, commitments,
+    /// disbursements, reversals and indicator values of the activities it leads; nothing else.
+    Institution(i32),
+    /// Donors and auditors: nothing (their routes never write; this keeps it so).
+    Nothing,
+}
+
+impl Rights {
+    /// The rights of a user with `role`, bound to `institution_id` when it has one.
+    pub fn of(role: Role, institution_id: Option<i32>) -> Rights {
+        match (role, institution_id) {
+            (Role::Admin, _) => Rights::Everything,
+            (Role::Recorder, None) => Rights::Recorder,
+            (Role::Recorder, Some(id)) => Rights::Institution(id),
+            (Role::Donor | Role::Auditor, _) => Rights::Nothing,
+        }
+    }
+
+    /// Whether records of `kind` may be written at all (some only for some activities).
+    pub fn may_write(self, kind: RecordKind) -> bool {
+        match self {
+            Rights::Everything | Rights::Recorder => true,
+            Rights::Institution(_) => matches!(
+                kind,
+                RecordKind::BudgetLines
+                    | RecordKind::Commitments
+                    | RecordKind::Disbursements
+                    | RecordKind::IndicatorValues
+            ),
+            Rights::Nothing => false,
+        }
+    }
+
+    /// Whether an activity's lead institution may be changed.
+    pub fn may_change_lead_institution(self) -> bool {
+        self == Rights::Everything
+    }
 }
 
 /// What a row is allowed to do to the record with its key.
@@ -42,6 +97,7 @@ impl Default for ImportOptions {
             expect: Expect::Any,
             recorded_by: None,
             catalog_cache: None,
+            rights: Rights::Everything,
         }
     }
 }

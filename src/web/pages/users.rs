@@ -1,20 +1,30 @@
 //! The users and tokens page (admins).
 
 use askama::Template;
-use rocket::{State, get};
+use rocket::form::{Form, FromForm};
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::response::content::RawHtml;
+use rocket::{State, get, post, uri};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::Role;
-use crate::service::users;
+use crate::error::Error;
+use crate::service::users::{self, AccessChange};
+use crate::web::WebError;
 use crate::web::session::WebUser;
 use crate::web::{Nav, Page, render};
 
 pub struct UserRow {
     pub email: String,
     pub role: Role,
+    pub institution: String,
     pub password: bool,
     pub disabled: bool,
 }
+
+/// The roles an admin may give, in the order the form offers them.
+pub const ROLES: [Role; 4] = [Role::Admin, Role::Recorder, Role::Donor, Role::Auditor];
 
 pub struct TokenRow {
     pub id: i32,
@@ -33,6 +43,7 @@ pub struct UsersPage {
     pub tokens: Vec<TokenRow>,
     pub new_token: Option<(String, String)>,
     pub error: Option<String>,
+    pub roles: [Role; 4],
 }
 
 /// The users and tokens page, with a token just created shown once.
@@ -49,6 +60,7 @@ pub async fn users_page(
         .map(|u| UserRow {
             email: u.email,
             role: u.role,
+            institution: u.institution.unwrap_or_default(),
             password: u.has_password,
             disabled: u.disabled,
         })
@@ -72,6 +84,7 @@ pub async fn users_page(
         tokens,
         new_token,
         error,
+        roles: ROLES,
     })
 }
 
@@ -79,4 +92,49 @@ pub async fn users_page(
 #[get("/users")]
 pub async fn get_users(db: &State<DatabaseConnection>, user: WebUser) -> Page {
     users_page(db, &user, None, None).await
+}
+
+#[derive(FromForm)]
+pub struct AccessForm {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    role: String,
+    #[field(default = String::new())]
+    institution: String,
+}
+
+/// `POST /users/access`: an admin changes a user's role and institution (an empty institution
+/// unbinds); recorded in the audit trail.
+#[post("/users/access", data = "<form>")]
+pub async fn post_access(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<AccessForm>,
+) -> Result<Result<Redirect, (Status, RawHtml<String>)>, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.require(crate::auth::Admin::ROLES)?;
+    let institution = Some(form.institution.trim().to_owned()).filter(|c| !c.is_empty());
+    let changed = match form.role.trim().parse::<Role>() {
+        Ok(role) => {
+            let change = AccessChange {
+                role: Some(role),
+                institution: Some(institution),
+            };
+            users::change_access(db, &form.email, change, &user.caller.actor())
+                .await
+                .map(drop)
+        }
+        Err(e) => Err(Error::invalid(e.to_string(), Vec::new())),
+    };
+    match changed {
+        Ok(()) => Ok(Ok(Redirect::to(uri!(get_users)))),
+        Err(e @ (Error::NotFound(_) | Error::Invalid { .. })) => {
+            let page = users_page(db, &user, None, Some(e.user_message())).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
