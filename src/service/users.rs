@@ -399,12 +399,10 @@ async fn institution_id_of(db: &impl ConnectionTrait, code: &str) -> Result<i32>
         .one(db)
         .await?;
     found.map(|i| i.id).ok_or_else(|| {
+        let message = format!("there is no institution with code \"{code}\"");
         Error::invalid(
-            "unknown institution",
-            vec![FieldError::new(
-                "institution",
-                format!("there is no institution with code \"{code}\""),
-            )],
+            message.clone(),
+            vec![FieldError::new("institution", message)],
         )
     })
 }

@@ -27,6 +27,8 @@ struct Tokens {
     recorder: String,
     donor: String,
     auditor: String,
+    /// A recorder bound to MIA, the Ministry of Internal Affairs.
+    bound_recorder: String,
 }
 
 impl Tokens {
@@ -49,6 +51,17 @@ async fn sample_app() -> (TestApp, Tokens) {
         recorder: app.token_for("recorder@example.org", Role::Recorder).await,
         donor: app.token_for("donor@example.org", Role::Donor).await,
         auditor: app.token_for("auditor@example.org", Role::Auditor).await,
+        bound_recorder: naptrack::service::users::add_user(
+            &app.db,
+            "clerk@mia.example",
+            Role::Recorder,
+            Some("MIA"),
+            None,
+            "test",
+        )
+        .await
+        .expect("the bound recorder is created")
+        .1,
     };
     (app, tokens)
 }
@@ -202,6 +215,8 @@ struct Caller<'a> {
     name: String,
     token: Option<&'a str>,
     role: Option<Role>,
+    /// A recorder bound to an institution.
+    bound: bool,
 }
 
 /// Callers without a valid token (none, garbage, well-formed but unknown), then one caller
@@ -212,16 +227,19 @@ fn callers<'a>(tokens: &'a Tokens, unknown_token: &'a str) -> Vec<Caller<'a>> {
             name: "no token".to_owned(),
             token: None,
             role: None,
+            bound: false,
         },
         Caller {
             name: "a garbage token".to_owned(),
             token: Some("garbage"),
             role: None,
+            bound: false,
         },
         Caller {
             name: "a well-formed unknown token".to_owned(),
             token: Some(unknown_token),
             role: None,
+            bound: false,
         },
     ];
     for role in [Role::Admin, Role::Recorder, Role::Donor, Role::Auditor] {
@@ -229,8 +247,15 @@ fn callers<'a>(tokens: &'a Tokens, unknown_token: &'a str) -> Vec<Caller<'a>> {
             name: format!("the {} token", role.as_str()),
             token: Some(tokens.of(role)),
             role: Some(role),
+            bound: false,
         });
     }
+    callers.push(Caller {
+        name: "the token of a recorder bound to MIA".to_owned(),
+        token: Some(&tokens.bound_recorder),
+        role: Some(Role::Recorder),
+        bound: true,
+    });
     callers
 }
 
@@ -319,6 +344,20 @@ fn check_access(route: &openapi::RouteDoc, caller: &Caller<'_>, answer: &Answer)
                 json_error("forbidden")
             }
         }
+        (Access::Roles(_), Some(_)) if caller.bound && writes_beyond_an_institution(answer) => {
+            if *status != Status::Forbidden {
+                Some(format!(
+                    "{what}: {status}, expected 403 for a bound recorder"
+                ))
+            } else {
+                json_error("forbidden")
+            }
+        }
+        (Access::Roles(_), Some(_)) if caller.bound && answer.method != Method::Get => {
+            // Money and values on a sample record: allowed or not, by whose activity it is.
+            (status.code == 401 || status.code >= 500)
+                .then(|| format!("{what}: {status}, expected the route to run: {text}"))
+        }
         (Access::Roles(_), Some(_)) => {
             if matches!(status.code, 401 | 403) || status.code >= 500 {
                 Some(format!(
@@ -334,6 +373,30 @@ fn check_access(route: &openapi::RouteDoc, caller: &Caller<'_>, answer: &Answer)
             }
         }
     }
+}
+
+/// Whether the call writes records that a recorder bound to an institution may not write at
+/// all: anything but budget lines, commitments, disbursements (and reversals) and indicator
+/// values. (The matrix imports into `institutions`.)
+fn writes_beyond_an_institution(answer: &Answer) -> bool {
+    let path = answer.what.split(' ').nth(1).unwrap_or_default();
+    let segments: Vec<&str> = path
+        .trim_start_matches("/api/v1/")
+        .split(['/', '?'])
+        .collect();
+    let kind = match segments.as_slice() {
+        ["import", kind, ..] => *kind,
+        [kind, ..] => *kind,
+        [] => "",
+    };
+    answer.method != Method::Get
+        && ![
+            "budget-lines",
+            "commitments",
+            "disbursements",
+            "indicator-values",
+        ]
+        .contains(&kind)
 }
 
 #[rocket::async_test]

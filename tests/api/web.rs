@@ -1060,3 +1060,134 @@ async fn the_dashboard_the_plan_and_an_activity_link_to_their_results() {
     assert_eq!(status, Status::Ok);
     assert_eq!(objective_status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn a_bound_recorder_s_forms_offer_and_accept_only_its_institution_s_lines() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    naptrack::service::users::add_user(
+        &app.db,
+        "clerk@mia.example",
+        Role::Recorder,
+        Some("MIA"),
+        Some(PASSWORD),
+        "test",
+    )
+    .await
+    .expect("the user is created");
+    app.sign_in("clerk@mia.example", PASSWORD).await;
+    let (status, form) = app.page("/disbursements/new").await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        form.contains("recorder · MIA"),
+        "the header names the institution"
+    );
+    assert!(
+        form.contains("BL-2016-011"),
+        "MIA's own line (PREV-01) is offered"
+    );
+    assert!(
+        !form.contains("BL-2016-001"),
+        "NCO's line (PART-01) is not offered"
+    );
+    let csrf = csrf_of(&form);
+    let before = naptrack_export(&app).await;
+    let post = |line: &'static str, reference: &'static str| {
+        let app = &app;
+        let csrf = csrf.clone();
+        async move {
+            let response = app
+                .post_form(
+                    "/disbursements/new",
+                    &[
+                        ("csrf", &csrf),
+                        ("plan", "NAP-2015"),
+                        ("budget_line_code", line),
+                        ("reference", reference),
+                        ("date", "2016-09-01"),
+                        ("amount", "100.00"),
+                        ("currency", "EUR"),
+                        ("description", ""),
+                    ],
+                )
+                .await;
+            let status = response.status();
+            (status, response.into_string().await.unwrap_or_default())
+        }
+    };
+
+    let (status, page) = post("BL-2016-001", "WEB-NCO").await;
+    assert_eq!(status, Status::Forbidden);
+    assert!(page.contains("led by NCO, not by MIA"), "{page}");
+    assert_eq!(naptrack_export(&app).await, before, "nothing is stored");
+
+    let reversal_csrf = app.page_csrf("/disbursements/D-2016-0026/reversal").await;
+    let reversal = app
+        .post_form(
+            "/disbursements/D-2016-0026/reversal",
+            &[
+                ("csrf", &reversal_csrf),
+                ("plan", "NAP-2015"),
+                ("reason", "paid twice"),
+            ],
+        )
+        .await;
+    assert_eq!(reversal.status(), Status::Forbidden, "NCO's payment");
+    assert_eq!(naptrack_export(&app).await, before);
+
+    let (status, _) = post("BL-2016-011", "WEB-MIA").await;
+    assert_eq!(status, Status::SeeOther);
+    assert!(naptrack_export(&app).await.contains("WEB-MIA,BL-2016-011"));
+}
+
+#[rocket::async_test]
+async fn an_admin_changes_a_user_s_role_and_institution_on_the_users_page() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "admin@ministry.example", Role::Admin).await;
+    add_user(&app, "clerk@ministry.example", Role::Recorder).await;
+    app.sign_in("admin@ministry.example", PASSWORD).await;
+    let csrf = app.page_csrf("/users").await;
+
+    let unknown = app
+        .post_form(
+            "/users/access",
+            &[
+                ("csrf", &csrf),
+                ("email", "clerk@ministry.example"),
+                ("role", "recorder"),
+                ("institution", "NOPE"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status(), Status::UnprocessableEntity);
+    assert!(
+        unknown
+            .into_string()
+            .await
+            .unwrap_or_default()
+            .contains("NOPE")
+    );
+
+    let changed = app
+        .post_form(
+            "/users/access",
+            &[
+                ("csrf", &csrf),
+                ("email", "clerk@ministry.example"),
+                ("role", "recorder"),
+                ("institution", "MOJ"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), Status::SeeOther);
+    let (_, users) = app.page("/users").await;
+    let row = users
+        .lines()
+        .find(|l| l.contains("clerk@ministry.example"))
+        .unwrap_or_default();
+    assert!(row.contains("<td>MOJ</td>"), "{row}");
+    let users = naptrack::service::users::list_users(&app.db).await.unwrap();
+    let clerk = users.iter().find(|u| u.email == "clerk@ministry.example");
+    assert_eq!(clerk.and_then(|u| u.institution.as_deref()), Some("MOJ"));
+}

@@ -113,3 +113,48 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_has_the_rights_of_the_contract_s_role_table() {
+        assert_eq!(Rights::of(Role::Admin, Some(3)), Rights::Everything);
+        assert_eq!(Rights::of(Role::Recorder, None), Rights::Recorder);
+        assert_eq!(Rights::of(Role::Recorder, Some(3)), Rights::Institution(3));
+        assert_eq!(Rights::of(Role::Donor, None), Rights::Nothing);
+        assert_eq!(Rights::of(Role::Auditor, Some(3)), Rights::Nothing);
+    }
+
+    #[test]
+    fn a_bound_recorder_writes_money_and_values_only() {
+        let bound = Rights::Institution(3);
+        let allowed: Vec<RecordKind> = RecordKind::ALL
+            .iter()
+            .copied()
+            .filter(|kind| bound.may_write(*kind))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                RecordKind::BudgetLines,
+                RecordKind::Commitments,
+                RecordKind::Disbursements,
+                RecordKind::IndicatorValues
+            ]
+        );
+        assert!(
+            RecordKind::ALL
+                .iter()
+                .all(|k| Rights::Recorder.may_write(*k))
+        );
+        assert!(
+            !RecordKind::ALL
+                .iter()
+                .any(|k| Rights::Nothing.may_write(*k))
+        );
+        assert!(Rights::Everything.may_change_lead_institution());
+        assert!(!Rights::Recorder.may_change_lead_institution());
+    }
+}
