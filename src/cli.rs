@@ -436,11 +436,12 @@ async fn export_iati(
             })
             .await?;
             println!(
-                "{}: {} activities, {} commitments, {} disbursements",
+                "{}: {} activities, {} commitments, {} disbursements, {} results",
                 path.display(),
                 summary.activities,
                 summary.commitments,
-                summary.disbursements
+                summary.disbursements,
+                summary.results
             );
             summary
         }
@@ -454,6 +455,13 @@ async fn export_iati(
             "warning: {} commitments and disbursements dated after {} were left out: IATI does \
              not accept transactions dated in the future",
             summary.left_out, options.as_of
+        );
+    }
+    if !summary.results_left_out.is_empty() {
+        eprintln!(
+            "warning: indicators {} were left out: their objectives have no activity to carry \
+             them",
+            summary.results_left_out.join(", ")
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -3,11 +3,12 @@
 //! own, so that it can be read and tested as the table the README shows.
 //!
 //! Codes come from the IATI code lists of version 2.03: ActivityStatus, ActivityDateType,
-//! OrganisationRole, OrganisationType, TransactionType, BudgetType and BudgetStatus.
+//! OrganisationRole, OrganisationType, TransactionType, BudgetType, BudgetStatus, ResultType and
+//! IndicatorMeasure.
 
 use std::borrow::Cow;
 
-use crate::domain::{ActivityStatus, FundingSourceKind, InstitutionKind};
+use crate::domain::{ActivityStatus, FundingSourceKind, InstitutionKind, Measure, ResultType};
 
 /// The version of the standard written in `iati-activities/@version`.
 pub const VERSION: &str = "2.03";
@@ -48,6 +49,25 @@ pub fn activity_status_code(status: ActivityStatus) -> &'static str {
         ActivityStatus::Ongoing => "2",
         ActivityStatus::Completed => "3",
         ActivityStatus::Cancelled => "5",
+    }
+}
+
+/// The ResultType code of an indicator's result type: output 1, outcome 2, impact 3.
+pub fn result_type_code(result_type: ResultType) -> &'static str {
+    match result_type {
+        ResultType::Output => "1",
+        ResultType::Outcome => "2",
+        ResultType::Impact => "3",
+    }
+}
+
+/// The IndicatorMeasure code of an indicator's measure: unit 1, percentage 2. Both are
+/// quantitative, so IATI's rules 8.8.1, 8.9.1 and 8.10.1 want a `value` on every baseline,
+/// target and actual, which the export always writes.
+pub fn indicator_measure_code(measure: Measure) -> &'static str {
+    match measure {
+        Measure::Unit => "1",
+        Measure::Percentage => "2",
     }
 }
 
@@ -137,6 +157,20 @@ mod tests {
             .map(|s| activity_status_code(*s))
             .collect();
         assert_eq!(codes, ["1", "2", "3", "5"]);
+    }
+
+    #[test]
+    fn result_types_and_measures_map_to_their_codelists() {
+        let types: Vec<&str> = ResultType::ALL
+            .iter()
+            .map(|t| result_type_code(*t))
+            .collect();
+        assert_eq!(types, ["1", "2", "3"]);
+        let measures: Vec<&str> = Measure::ALL
+            .iter()
+            .map(|m| indicator_measure_code(*m))
+            .collect();
+        assert_eq!(measures, ["1", "2"]);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The plan as an IATI 2.03 activity file: one `iati-activity` per plan activity, with its
 //! funders and lead institution, status, planned dates, recipient country, sector, a budget per
-//! fiscal year, and its commitments and disbursements as transactions.
+//! fiscal year, its commitments and disbursements as transactions, and its indicators as
+//! results (see [`results`] for where an objective's indicator goes).
 //!
 //! The file is written as a stream. What every activity needs and what is small (the plan's
-//! institutions, funding sources, objectives, activities, and the budgets, which are a few
-//! per activity and year) is read first, so that a bad plan or a missing exchange rate fails
+//! institutions, funding sources, objectives, activities, indicators and their values, and the
+//! budgets, which are a few per activity and year) is read first, so that a bad plan or a missing exchange rate fails
 //! before a byte is written. The transactions are then streamed from the database one
 //! activity at a time and written as they arrive: a plan with a million disbursements never
 //! sits in memory.
@@ -41,6 +42,10 @@ use crate::service::plans::resolve_plan;
 use crate::service::rates::rate_table;
 use crate::service::records::collate_bytewise;
 
+mod results;
+
+use results::Results;
+
 /// What the export needs besides the data.
 #[derive(Debug, Clone)]
 pub struct IatiOptions<'a> {
@@ -73,6 +78,11 @@ pub struct IatiSummary {
     pub disbursements: u64,
     /// Commitments and disbursements dated after `as_of`, which the file leaves out.
     pub left_out: u64,
+    /// Indicators written as `result` elements.
+    pub results: u64,
+    /// Codes of the indicators of objectives that have no activity (nor their
+    /// sub-objectives), which have no activity to go on and are left out.
+    pub results_left_out: Vec<String>,
 }
 
 /// Writes the plan that [`resolve_plan`] finds for `plan` as an IATI 2.03 `iati-activities`
@@ -102,6 +112,8 @@ pub async fn export_iati<W: Write>(
     let context = Context::load(db, &plan, options).await?;
     let mut summary = IatiSummary {
         left_out: count_after(db, &plan, options.as_of).await?,
+        results: context.results.count(),
+        results_left_out: context.results.left_out.clone(),
         ..IatiSummary::default()
     };
     let mut xml = Writer::new_with_indent(out, b' ', 2);
@@ -176,6 +188,8 @@ struct Context {
     /// Per activity and fiscal year: the allocation in the plan's currency.
     budgets: BTreeMap<(i32, i32), Amount>,
     fiscal: FiscalYearStart,
+    /// The indicators, by the activity each goes on.
+    results: Results,
 }
 
 impl Context {
@@ -216,13 +230,14 @@ impl Context {
             .into_iter()
             .map(|source| (source.id, funder(&source, &institutions)))
             .collect();
-        let objectives = objective::Entity::find()
+        let objectives: HashMap<i32, (String, String)> = objective::Entity::find()
             .filter(objective::Column::PlanId.eq(plan.id))
             .all(db)
             .await?
             .into_iter()
             .map(|o| (o.id, (o.code, o.title)))
             .collect();
+        let results = Results::load(db, plan, &activities, &objectives).await?;
         let rates = rate_table(db).await?;
         let (budgets, mut funding) = budgets(db, plan, fiscal, &rates).await?;
         for (activity_id, source_id) in committed_sources(db, plan).await? {
@@ -246,6 +261,7 @@ impl Context {
             funding,
             budgets,
             fiscal,
+            results,
         })
     }
 
@@ -440,6 +456,7 @@ async fn write_activity<W: Write>(
     write_budgets(xml, context, activity)?;
     let commitments = write_commitments(db, xml, context, activity, options.as_of).await?;
     let disbursements = write_disbursements(db, xml, context, activity, options.as_of).await?;
+    context.results.write(xml, activity, context.fiscal)?;
     xml.write_event(Event::End(BytesEnd::new("iati-activity")))?;
     Ok((commitments, disbursements))
 }

@@ -140,7 +140,7 @@ fn schema() -> PathBuf {
 
 /// Validates `file` against the IATI 2.03 activity schema with xmllint. Without xmllint the
 /// validation is skipped with a message and the other checks still run.
-fn assert_schema_valid(file: &Path) {
+pub(crate) fn assert_schema_valid(file: &Path) {
     let output = Command::new("xmllint")
         .args(["--noout", "--nonet", "--schema"])
         .arg(schema())
@@ -428,6 +428,8 @@ async fn the_sample_plan_exports_as_a_valid_iati_file_that_matches_the_execution
             commitments: SAMPLE_COMMITMENTS,
             disbursements: SAMPLE_DISBURSEMENTS,
             left_out: 0,
+            results: 6,
+            results_left_out: Vec::new(),
         }
     );
     assert_schema_valid(&file);
@@ -1219,7 +1221,7 @@ async fn export_iati_writes_the_file_into_place_with_a_summary() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("40 activities, 36 commitments, 389 disbursements"),
+        stdout(&output).contains("40 activities, 36 commitments, 389 disbursements, 6 results"),
         "{}",
         stdout(&output)
     );

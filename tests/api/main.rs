@@ -18,6 +18,7 @@ mod history;
 mod hostile;
 mod http;
 mod iati;
+mod iati_results;
 mod iati_rules;
 mod import;
 mod money;

@@ -98,7 +98,7 @@ async fn generated_plans_with_extreme_amounts_foreign_currencies_and_reversals_b
 
 #[tokio::test]
 async fn each_way_of_breaking_the_sample_export_yields_exactly_the_rule_it_breaks() {
-    use Severity::Error;
+    use Severity::{Error, Warning};
     let valid = sample_export().await;
     let cases: &[Break<'_>] = &[
         (
@@ -148,6 +148,40 @@ async fn each_way_of_breaking_the_sample_export_yields_exactly_the_rule_it_break
             r#"<value currency="EUR" value-date="2015-01-01">"#,
             r#"<value currency="EUX" value-date="2015-01-01">"#,
             only("codelist:Currency", Error),
+        ),
+        // Results: the first in the file is IND-CALLS of PREV-05 (fiscal year = calendar year).
+        (
+            "an indicator period that ends before it starts",
+            r#"<period-end iso-date="2015-12-31"/>
+          <target value="1250"/>"#,
+            r#"<period-end iso-date="2014-12-31"/>
+          <target value="1250"/>"#,
+            only("8.6.1", Error),
+        ),
+        (
+            "a target of a unit indicator without a value",
+            r#"<target value="1250"/>"#,
+            "<target/>",
+            // The validator also reports 8.9.2: its `if` (a node-set) is true even when empty.
+            BTreeSet::from([("8.9.1".to_owned(), Error), ("8.9.2".to_owned(), Warning)]),
+        ),
+        (
+            "an actual that is not a number",
+            r#"<actual value="1302"/>"#,
+            r#"<actual value="1302 calls"/>"#,
+            only("8.10.2", Warning),
+        ),
+        (
+            "a baseline of a unit indicator without a value",
+            r#" value="1180"/>"#,
+            "/>",
+            BTreeSet::from([("8.8.1".to_owned(), Error), ("8.8.2".to_owned(), Warning)]),
+        ),
+        (
+            "a result type that is not a code",
+            r#"<result type="1">"#,
+            r#"<result type="7">"#,
+            only("codelist:ResultType", Error),
         ),
         (
             "two activities with one identifier",
