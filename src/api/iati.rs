@@ -1,3 +1,4 @@
+//! `GET /api/v1/export/iati?plan=CODE` (the contract's route) and
 //! `GET /api/v1/plans/{code}/iati.xml`: the plan as an IATI 2.03 activity file.
 
 use std::io::Seek;
@@ -36,11 +37,47 @@ pub async fn get_iati(
     params: QueryParams,
 ) -> Result<(ContentType, tokio::fs::File)> {
     params.finish()?;
-    // Written to an unnamed temporary file first, so that an error is still a clean JSON
-    // error, and so that a plan with a million disbursements streams from disk, not memory.
+    iati_file(db, settings, Some(code)).await
+}
+
+/// The plan named by `plan` (or the only plan) as `application/xml`, like
+/// `GET /api/v1/plans/{code}/iati.xml`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/export/iati",
+    summary = "The plan as an IATI 2.03 activity file, as GET /api/v1/plans/{code}/iati.xml gives it",
+    params(crate::api::openapi::params::PlanQuery),
+    security(("bearer" = ["admin", "recorder", "donor", "auditor"])),
+    responses(
+        (status = 200, description = "OK", body = crate::api::openapi::schema::IatiFile, content_type = "application/xml"),
+        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
+        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
+        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+    )
+)]
+#[get("/export/iati")]
+pub async fn get_export_iati(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    _caller: Reader,
+    mut params: QueryParams,
+) -> Result<(ContentType, tokio::fs::File)> {
+    let plan = params.take("plan");
+    params.finish()?;
+    iati_file(db, settings, plan.as_deref()).await
+}
+
+/// The IATI file of `plan`, written to an unnamed temporary file first, so that an error is
+/// still a clean JSON error, and so that a plan with a million disbursements streams from
+/// disk, not memory.
+async fn iati_file(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    plan: Option<&str>,
+) -> Result<(ContentType, tokio::fs::File)> {
     let mut file = tempfile::tempfile()?;
     let options = IatiOptions::now(&settings.iati);
-    iati::export_iati(db, Some(code), &options, std::io::BufWriter::new(&mut file)).await?;
+    iati::export_iati(db, plan, &options, std::io::BufWriter::new(&mut file)).await?;
     file.rewind()?;
     let xml = ContentType::new("application", "xml").with_params(("charset", "utf-8"));
     Ok((xml, tokio::fs::File::from_std(file)))

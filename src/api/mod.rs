@@ -362,6 +362,7 @@ pub fn stage() -> AdHoc {
                     transfer::post_import,
                     transfer::get_export,
                     iati::get_iati,
+                    iati::get_export_iati,
                     flags::get_flags,
                     reports::get_execution,
                     reports::get_results,

@@ -1153,6 +1153,34 @@ async fn every_role_downloads_the_plan_as_application_xml() {
 }
 
 #[rocket::async_test]
+async fn the_contract_s_export_route_gives_the_same_file_and_names_an_unknown_plan() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    let token = app.token_for("donor@example.org", Role::Donor).await;
+
+    for uri in ["/api/v1/export/iati?plan=NAP-2015", "/api/v1/export/iati"] {
+        let response = app.get_with(Some(&token), uri).await;
+        assert_eq!(response.status(), Status::Ok, "{uri}");
+        let content_type = response.content_type().expect("a content type");
+        assert!(
+            content_type.top() == "application" && content_type.sub() == "xml",
+            "{content_type}"
+        );
+        let body = response.into_string().await.unwrap();
+        assert_eq!(parse(&body).all("iati-activity").count(), SAMPLE_ACTIVITIES);
+        assert_schema_valid(&write_file(app.test_db(), "export.xml", &body));
+    }
+    let unknown = app
+        .get_with(Some(&token), "/api/v1/export/iati?plan=NOPE")
+        .await;
+    assert_eq!(unknown.status(), Status::NotFound);
+    assert_eq!(
+        app.get_with(None, "/api/v1/export/iati").await.status(),
+        Status::Unauthorized
+    );
+}
+
+#[rocket::async_test]
 async fn the_xml_route_answers_an_unknown_plan_with_404_and_no_token_with_401() {
     let app = TestApp::spawn().await;
     app.import_samples().await;

@@ -52,6 +52,7 @@ fn security(roles: &[Role]) -> SecurityRequirement {
         super::transfer::post_import,
         super::transfer::get_export,
         super::iati::get_iati,
+        super::iati::get_export_iati,
         super::flags::get_flags,
         super::reports::get_execution,
         super::reports::get_results,
