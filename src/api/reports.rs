@@ -35,9 +35,7 @@ pub enum ReportResponse {
             (crate::service::reports::ExecutionReport = "application/json"),
             (crate::api::openapi::schema::CsvFile = "text/csv"),
         )),
-        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
-        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
-        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+        crate::api::openapi::schema::ReportErrors,
     )
 )]
 #[get("/reports/execution")]
@@ -82,9 +80,7 @@ pub async fn get_execution(
             (crate::service::results::ResultsReport = "application/json"),
             (crate::api::openapi::schema::CsvFile = "text/csv"),
         )),
-        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
-        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
-        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+        crate::api::openapi::schema::ReportErrors,
     )
 )]
 #[get("/reports/results")]
@@ -159,9 +155,7 @@ fn respond<T: serde::Serialize>(
             (crate::service::statements::DonorStatement = "application/json"),
             (crate::api::openapi::schema::CsvFile = "text/csv"),
         )),
-        (status = 400, description = "Bad Request", body = crate::api::openapi::schema::ErrorBody),
-        (status = 404, description = "Not Found", body = crate::api::openapi::schema::ErrorBody),
-        (status = 422, description = "Unprocessable Entity", body = crate::api::openapi::schema::ErrorBody),
+        crate::api::openapi::schema::ReportErrors,
     )
 )]
 #[get("/reports/donor")]

@@ -166,6 +166,34 @@ pub async fn values(
         .collect())
 }
 
+/// The indicator `code` of `plan` with its stored target and actual for `fiscal_year`, if
+/// it has any; what the form to enter or correct a year's values starts from. An unknown
+/// indicator is not found.
+pub async fn indicator_year(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    code: &str,
+    fiscal_year: i32,
+) -> Result<(indicator::Model, Option<indicator_value::Model>)> {
+    let indicator = indicator::Entity::find()
+        .filter(indicator::Column::PlanId.eq(plan.id))
+        .filter(indicator::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "there is no indicator {code} in plan {}",
+                plan.code
+            ))
+        })?;
+    let value = indicator_value::Entity::find()
+        .filter(indicator_value::Column::IndicatorId.eq(indicator.id))
+        .filter(indicator_value::Column::FiscalYear.eq(fiscal_year))
+        .one(db)
+        .await?;
+    Ok((indicator, value))
+}
+
 /// One fiscal year of one indicator, with the money disbursed on what it measures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndicatorYear {

@@ -5,6 +5,7 @@
 //! amounts themselves are always shown exactly in the table beside each chart.
 #![allow(clippy::float_arithmetic)]
 
+use plotters::chart::MeshStyle;
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -57,6 +58,52 @@ fn finish(svg: String, title: &str) -> String {
     )
 }
 
+/// [`tick`] in the shape plotters asks of a label formatter.
+fn tick_label(value: &f64) -> String {
+    tick(*value)
+}
+
+/// The axis text of every chart: whole, grouped ticks on the value axis, one font for labels
+/// and one for the axis descriptions.
+fn axis_text<'m, 'a, 'b, X: Ranged, Y: Ranged<ValueType = f64>, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.y_label_formatter(&tick_label)
+        .label_style(("sans-serif", 13).into_font().color(&INK))
+        .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
+}
+
+/// The label under segment `value` of a bar chart: the label of its group, none between.
+fn segment_label(value: &SegmentValue<i32>, labels: &[String]) -> String {
+    match value {
+        SegmentValue::CenterOf(i) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| labels.get(i))
+            .map_or_else(String::new, Clone::clone),
+        _ => String::new(),
+    }
+}
+
+/// The legend entry of a series of bars in `color`.
+fn bar_legend(color: RGBColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+}
+
+/// Draws the legend of `chart` at `position`, in the charts' one style.
+fn draw_legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), Error> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(INK)
+        .label_font(("sans-serif", 13).into_font().color(&INK))
+        .draw()
+        .map_err(chart_error)
+}
+
 /// The y range for values, with zero always in view and room above the largest for the
 /// legend, which would otherwise hide the top of the tallest bars.
 fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -101,25 +148,18 @@ pub fn allocated_vs_disbursed(
             .y_label_area_size(110)
             .build_cartesian_2d((0..last).into_segmented(), low..high)
             .map_err(chart_error)?;
-        let labels: Vec<&str> = groups.iter().map(|g| g.label.as_str()).collect();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|value| match value {
-                SegmentValue::CenterOf(i) => usize::try_from(*i)
-                    .ok()
-                    .and_then(|i| labels.get(i))
-                    .map_or_else(String::new, |l| (*l).to_owned()),
-                _ => String::new(),
-            })
-            .x_desc("")
-            .y_desc(format!("Amount ({currency})"))
-            .y_label_formatter(&|y| tick(*y))
-            .label_style(("sans-serif", 13).into_font().color(&INK))
-            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
-            .draw()
-            .map_err(chart_error)?;
+        let labels: Vec<String> = groups.iter().map(|g| g.label.clone()).collect();
+        axis_text(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|value| segment_label(value, &labels))
+                .x_desc("")
+                .y_desc(format!("Amount ({currency})")),
+        )
+        .draw()
+        .map_err(chart_error)?;
         let indexed = |pick: fn(&BarGroup) -> Amount| {
             groups
                 .iter()
@@ -136,7 +176,7 @@ pub fn allocated_vs_disbursed(
             )
             .map_err(chart_error)?
             .label(format!("Allocated ({currency})"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], ALLOCATED.filled()));
+            .legend(bar_legend(ALLOCATED));
         chart
             .draw_series(
                 Histogram::vertical(&chart)
@@ -147,15 +187,8 @@ pub fn allocated_vs_disbursed(
             )
             .map_err(chart_error)?
             .label(format!("Disbursed ({currency})"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], DISBURSED.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(INK)
-            .label_font(("sans-serif", 13).into_font().color(&INK))
-            .draw()
-            .map_err(chart_error)?;
+            .legend(bar_legend(DISBURSED));
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(chart_error)?;
     }
     Ok(finish(svg, title))
@@ -183,22 +216,21 @@ pub fn disbursed_over_time(
             .y_label_area_size(110)
             .build_cartesian_2d(0..last.max(1), low..high)
             .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_labels(n.min(12))
-            .x_label_formatter(&|i| {
-                usize::try_from(*i)
-                    .ok()
-                    .and_then(|i| months.get(i))
-                    .map_or_else(String::new, |(m, _)| m.clone())
-            })
-            .x_desc("Month")
-            .y_desc(format!("Disbursed ({currency})"))
-            .y_label_formatter(&|y| tick(*y))
-            .label_style(("sans-serif", 13).into_font().color(&INK))
-            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
-            .draw()
-            .map_err(chart_error)?;
+        axis_text(
+            chart
+                .configure_mesh()
+                .x_labels(n.min(12))
+                .x_label_formatter(&|i| {
+                    usize::try_from(*i)
+                        .ok()
+                        .and_then(|i| months.get(i))
+                        .map_or_else(String::new, |(m, _)| m.clone())
+                })
+                .x_desc("Month")
+                .y_desc(format!("Disbursed ({currency})")),
+        )
+        .draw()
+        .map_err(chart_error)?;
         let points: Vec<(i32, f64)> = months
             .iter()
             .enumerate()
@@ -264,29 +296,22 @@ pub fn results_over_years(
             .build_cartesian_2d((0..last).into_segmented(), low..high)
             .map_err(chart_error)?
             .set_secondary_coord((0..last).into_segmented(), money_low..money_high);
-        let label_of = |value: &SegmentValue<i32>| match value {
-            SegmentValue::CenterOf(i) => usize::try_from(*i)
-                .ok()
-                .and_then(|i| years.get(i))
-                .map_or_else(String::new, |y| y.year.to_string()),
-            _ => String::new(),
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&label_of)
-            .x_desc("Fiscal year")
-            .y_desc(unit.to_owned())
-            .y_label_formatter(&|y| tick(*y))
-            .label_style(("sans-serif", 13).into_font().color(&INK))
-            .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
-            .draw()
-            .map_err(chart_error)?;
+        let labels: Vec<String> = years.iter().map(|y| y.year.to_string()).collect();
+        axis_text(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|value| segment_label(value, &labels))
+                .x_desc("Fiscal year")
+                .y_desc(unit.to_owned()),
+        )
+        .draw()
+        .map_err(chart_error)?;
         chart
             .configure_secondary_axes()
             .y_desc(format!("Disbursed ({currency})"))
-            .y_label_formatter(&|y| tick(*y))
+            .y_label_formatter(&tick_label)
             .label_style(("sans-serif", 13).into_font().color(&INK))
             .axis_desc_style(("sans-serif", 14).into_font().color(&INK))
             .draw()
@@ -306,7 +331,7 @@ pub fn results_over_years(
             )
             .map_err(chart_error)?
             .label(format!("Disbursed ({currency})"))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], ALLOCATED.filled()));
+            .legend(bar_legend(ALLOCATED));
         let points = |pick: fn(&YearResult) -> Option<Quantity>| -> Vec<(SegmentValue<i32>, f64)> {
             years
                 .iter()
@@ -341,14 +366,7 @@ pub fn results_over_years(
                 .draw_series(line.into_iter().map(|p| Circle::new(p, 4, color.filled())))
                 .map_err(chart_error)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(INK)
-            .label_font(("sans-serif", 13).into_font().color(&INK))
-            .draw()
-            .map_err(chart_error)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(chart_error)?;
     }
     Ok(finish(svg, title))

@@ -237,6 +237,8 @@ pub fn stage() -> AdHoc {
                     pages::reports::get_report_csv,
                     pages::results::get_results,
                     pages::results::get_results_csv,
+                    pages::results_values::get_values,
+                    pages::results_values::post_values,
                     statement::get_donor_statement,
                     statement::get_donor_statement_csv,
                     pages::plan_tree::get_plan,

@@ -632,6 +632,85 @@ async fn the_charts_render_in_the_browser() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_results_page_shows_its_charts_and_a_recorder_corrects_an_actual_through_the_form() {
+    use rust_decimal::{Decimal, RoundingStrategy};
+    let Some(programs) = browser_programs() else {
+        return;
+    };
+    let server = server_with_user("clerk@ministry.example", Role::Recorder).await;
+    let browser = Browser::open(programs, &server, "results").await;
+    browser.sign_in("clerk@ministry.example").await;
+
+    browser.goto("/results?plan=NAP-2015").await;
+    let chart = browser.wait_for("section#IND-CALLS figure svg.chart").await;
+    assert!(chart.is_displayed().await.unwrap());
+    let (_, _, width, height) = chart.rectangle().await.unwrap();
+    assert!(width > 600.0 && height > 300.0, "{width} × {height}");
+    assert!(
+        browser
+            .find_all("section.indicator figure svg.chart")
+            .await
+            .len()
+            >= 6
+    );
+    // Both axes labelled: the indicator's unit and the money in the plan's currency.
+    let texts = browser
+        .text_contents("section#IND-CALLS figure svg text")
+        .await;
+    for expected in [
+        "Fiscal year",
+        "calls",
+        "Disbursed (EUR)",
+        "Target",
+        "Actual",
+        "2017",
+    ] {
+        assert!(texts.iter().any(|t| t == expected), "{expected}: {texts:?}");
+    }
+    // 2017: 1096 calls of a target of 1450 is 75.6 %; the cost per call is the year's money
+    // divided by 1096, to the cent, half to even.
+    let row = browser
+        .wait_for_text("section#IND-CALLS tbody tr", "1450")
+        .await;
+    let cells: Vec<String> = {
+        let mut texts = Vec::new();
+        for cell in row.find_all(Locator::Css("th, td")).await.unwrap() {
+            texts.push(cell.text().await.unwrap());
+        }
+        texts
+    };
+    assert_eq!(cells[0], "2017", "{cells:?}");
+    assert_eq!(cells[3], "75.6 %", "{cells:?}");
+    let disbursed = shown_amount(&cells[4]).to_decimal();
+    let expected = (disbursed / Decimal::from(1096))
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    assert_eq!(shown_amount(&cells[5]).to_decimal(), expected, "{cells:?}");
+    browser.screenshot("page").await;
+
+    browser
+        .click("section#IND-CALLS a[href*='fiscal_year=2017']")
+        .await;
+    browser.wait_for_text("main h1", "IND-CALLS").await;
+    browser.fill("#actual", "1402,5").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("#actual-error").await;
+    browser.screenshot("form-error").await;
+    browser.fill("#actual", "1402.5").await;
+    browser.click("main form button[type=submit]").await;
+
+    browser
+        .wait_for_text("main p.ok", "Fiscal year 2017 of IND-CALLS stored")
+        .await;
+    let row = browser
+        .wait_for_text("section#IND-CALLS tbody tr", "1402.5")
+        .await;
+    let year = row.find(Locator::Css("th")).await.unwrap();
+    assert_eq!(year.text().await.unwrap(), "2017");
+    browser.screenshot("corrected").await;
+    browser.close().await;
+}
+
 #[test]
 fn chromedriver_s_port_is_read_from_its_greeting() {
     assert_eq!(

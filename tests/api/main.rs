@@ -24,6 +24,8 @@ mod import;
 mod money;
 mod reliability;
 mod reports;
+mod results_form;
 mod results_report;
+mod results_rules;
 mod roundtrip;
 mod web;

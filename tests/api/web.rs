@@ -6,16 +6,16 @@ use rocket::http::{ContentType, Status};
 
 use crate::helpers::TestApp;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-async fn add_user(app: &TestApp, email: &str, role: Role) {
+pub(crate) async fn add_user(app: &TestApp, email: &str, role: Role) {
     naptrack::service::users::add_user(&app.db, email, role, None, Some(PASSWORD), "test")
         .await
         .expect("the user is created");
 }
 
 /// The value of the first hidden `csrf` field of a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).expect("a CSRF field") + marker.len();
     let end = page[start..].find('"').expect("the end of the field") + start;
@@ -48,7 +48,7 @@ impl TestApp {
         csrf_of(&page)
     }
 
-    async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         uri: &str,
         fields: &[(&str, &str)],
@@ -61,7 +61,7 @@ impl TestApp {
             .await
     }
 
-    async fn sign_in(&self, email: &str, password: &str) -> Status {
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> Status {
         let csrf = self.login_csrf().await;
         self.post_form(
             "/login",
@@ -97,12 +97,12 @@ impl TestApp {
     }
 
     /// The CSRF token that a signed-in page carries.
-    async fn page_csrf(&self, uri: &str) -> String {
+    pub(crate) async fn page_csrf(&self, uri: &str) -> String {
         let page = self.get(uri).await.into_string().await.unwrap();
         csrf_of(&page)
     }
 
-    async fn page(&self, uri: &str) -> (Status, String) {
+    pub(crate) async fn page(&self, uri: &str) -> (Status, String) {
         let response = self.get(uri).await;
         let status = response.status();
         (status, response.into_string().await.unwrap_or_default())

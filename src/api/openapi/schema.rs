@@ -237,3 +237,15 @@ pub struct CsvFile(String);
 /// An IATI 2.03 activity file, valid against the iati-activities schema.
 #[derive(Serialize, ToSchema)]
 pub struct IatiFile(String);
+
+/// The errors a report route answers with: a bad parameter (400), an unknown plan, donor or
+/// funding source (404), input that cannot be used (422); each with the contract's error body.
+#[derive(utoipa::IntoResponses)]
+pub enum ReportErrors {
+    #[response(status = 400, description = "Bad Request")]
+    BadRequest(ErrorBody),
+    #[response(status = 404, description = "Not Found")]
+    NotFound(ErrorBody),
+    #[response(status = 422, description = "Unprocessable Entity")]
+    UnprocessableEntity(ErrorBody),
+}

@@ -11,6 +11,7 @@ pub mod home;
 pub mod plan_tree;
 pub mod reports;
 pub mod results;
+pub mod results_values;
 pub mod users;
 
 use chrono::NaiveDate;

@@ -1,11 +1,13 @@
 //! The results page: per indicator, a chart of target and actual over the plan's fiscal years
 //! beside the money disbursed on what it measures, and a table with the achievement and the
-//! cost per unit of result. Read by every role; values are recorded by import or the API.
+//! cost per unit of result. Read by every role; recorders and admins get a link per year to
+//! the form that enters or corrects its target and actual ([`super::results_values`]).
 
 use askama::Template;
 use rocket::State;
 use rocket::get;
 use rocket::http::ContentType;
+use rocket::request::FlashMessage;
 use rocket::response::content::RawText;
 use sea_orm::DatabaseConnection;
 
@@ -26,6 +28,7 @@ struct YearRow {
     achievement: String,
     disbursed: String,
     cost_per_unit: String,
+    edit_href: String,
 }
 
 struct IndicatorView {
@@ -48,6 +51,8 @@ struct ResultsPage {
     currency: String,
     scope: Option<String>,
     scoped: bool,
+    may_record: bool,
+    flash: Option<String>,
     csv_href: String,
     indicators: Vec<IndicatorView>,
 }
@@ -109,6 +114,12 @@ fn view(
                 achievement: or_dash(y.achievement.map(|a| format!("{a} %"))),
                 disbursed: y.disbursed.grouped(),
                 cost_per_unit: or_dash(y.cost_per_unit.map(|c| c.grouped())),
+                edit_href: format!(
+                    "/results/values?plan={}&indicator={}&fiscal_year={}",
+                    urlencode(&plan.code),
+                    urlencode(&i.code),
+                    y.fiscal_year
+                ),
             })
             .collect(),
     })
@@ -120,6 +131,7 @@ fn view(
 pub async fn get_results(
     db: &State<DatabaseConnection>,
     user: WebUser,
+    flash: Option<FlashMessage<'_>>,
     plan: Option<&str>,
     objective: Option<&str>,
     activity: Option<&str>,
@@ -148,6 +160,8 @@ pub async fn get_results(
         currency: plan.currency.to_string(),
         scoped: scope.is_some(),
         scope,
+        may_record: user.may_write(),
+        flash: flash.map(|f| f.message().to_owned()),
         csv_href: format!("/results.csv?plan={}", urlencode(&plan.code)),
         indicators,
         plan,
