@@ -331,3 +331,64 @@ async fn an_admin_enters_the_missing_actual_of_the_last_year() {
         ("85".to_owned(), "83.75".to_owned())
     );
 }
+
+#[rocket::async_test]
+async fn a_recorder_bound_to_an_institution_enters_values_only_of_its_activities_indicators() {
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    for (email, institution) in [
+        ("clerk@mia.example", "MIA"),
+        ("clerk@shelter-b.example", "SHELTER-B"),
+    ] {
+        naptrack::service::users::add_user(
+            &app.db,
+            email,
+            Role::Recorder,
+            Some(institution),
+            Some(PASSWORD),
+            "test",
+        )
+        .await
+        .expect("the user is created");
+    }
+    let before = stored_values(&app, "IND-CALLS", 2017).await;
+    let post = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.sign_in(email, PASSWORD).await;
+            let csrf = app.page_csrf("/results").await;
+            let status = app
+                .post_form(
+                    "/results/values",
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("plan", "NAP-2015"),
+                        ("indicator", "IND-CALLS"),
+                        ("fiscal_year", "2017"),
+                        ("target", "1500"),
+                        ("actual", "1234"),
+                    ],
+                )
+                .await
+                .status();
+            sign_out(app).await;
+            status
+        }
+    };
+
+    assert_eq!(
+        post("clerk@mia.example").await,
+        Status::Forbidden,
+        "IND-CALLS is SHELTER-B's"
+    );
+    assert_eq!(
+        stored_values(&app, "IND-CALLS", 2017).await,
+        before,
+        "nothing stored"
+    );
+    assert_eq!(post("clerk@shelter-b.example").await, Status::SeeOther);
+    assert_eq!(
+        stored_values(&app, "IND-CALLS", 2017).await,
+        ("1500".to_owned(), "1234".to_owned())
+    );
+}

@@ -69,10 +69,8 @@ pub struct ValuesForm {
 fn import_options(user: &WebUser, plan: &plan::Model) -> ImportOptions {
     ImportOptions {
         plan: Some(plan.code.clone()),
-        actor: user.caller.actor(),
         expect: Expect::Any,
-        recorded_by: Some(user.caller.user_id),
-        ..Default::default()
+        ..user.caller.import_options()
     }
 }
 
@@ -202,15 +200,16 @@ pub async fn post_values(
                 message,
             )))
         }
-        Err(Error::Invalid { details, message }) => {
-            let details = if details.is_empty() {
-                vec![FieldError::new("record", message)]
+        Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
+            let status = e.status();
+            let details = if e.details().is_empty() {
+                vec![FieldError::new("record", e.to_string())]
             } else {
-                details
+                e.details().to_vec()
             };
             let input = (form.target.as_str(), form.actual.as_str());
             let page = form_page(&user, &plan, indicator, fiscal_year, input, &details)?;
-            Ok(Err((Status::UnprocessableEntity, RawHtml(page))))
+            Ok(Err((status, RawHtml(page))))
         }
         Err(e) => Err(e.into()),
     }
