@@ -68,8 +68,8 @@ mod tests {
         // The activity runs from 2016-03-01 to 2016-10-31.
         let mut f = facts("2016-12-31");
         pay(&mut f, "P-1", "2016-02-29", "100", Some("PRINT"), "BL-1");
-        pay(&mut f, "P-2", "2016-03-01", "100", Some("PRINT"), "BL-1");
-        pay(&mut f, "P-3", "2016-10-31", "100", Some("PRINT"), "BL-1");
+        pay(&mut f, "P-2", "2016-03-01", "101", Some("PRINT"), "BL-1");
+        pay(&mut f, "P-3", "2016-10-31", "102", Some("PRINT"), "BL-1");
         pay(&mut f, "P-4", "2016-11-01", "250.50", None, "BL-1");
         let flags = run(&f);
         assert_eq!(

@@ -206,7 +206,7 @@ mod tests {
         let mut f = facts("2016-12-31");
         pay(&mut f, "P-1", "2016-03-01", "10000", Some("CATER"), "BL-1");
         pay(&mut f, "P-2", "2016-03-02", "9000", Some("CATER"), "BL-1");
-        pay(&mut f, "P-3", "2016-03-03", "9000", Some("CATER"), "BL-1");
+        pay(&mut f, "P-3", "2016-03-03", "9000.01", Some("CATER"), "BL-1");
         assert!(splits(&f).is_empty());
         let thresholds = Thresholds {
             split_payments: Limits {
@@ -217,7 +217,7 @@ mod tests {
         };
         let flags = evaluate(&f, &thresholds);
         assert_eq!(rules(&flags), [Rule::SplitPayments]);
-        assert_eq!(flags[0].gap, Some(amount("18000")));
+        assert_eq!(flags[0].gap, Some(amount("18000.01")));
     }
 
     #[test]
