@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::flags::{
-    Thresholds, indicator_not_reported, indicator_off_track, institution_inactive, low_execution,
-    obligation_undisbursed,
+    Thresholds, duplicate_payment, indicator_not_reported, indicator_off_track,
+    institution_inactive, low_execution, obligation_undisbursed, split_payments, year_end_spike,
 };
+use crate::money::Amount;
 
 /// The database used when neither `DATABASE_URL` nor `Rocket.toml` names one: an embedded
 /// SQLite file in the working directory, created when missing.
@@ -134,6 +135,17 @@ pub struct FlagSettings {
     pub not_reported_grace_days: Option<i64>,
     #[serde(default)]
     pub off_track_tolerance_percent: Option<DecimalSetting>,
+    #[serde(default)]
+    pub duplicate_within_days: Option<i64>,
+    #[serde(default)]
+    pub split_payments_count: Option<usize>,
+    /// Money: a string (`"10000.00"`) or a whole number, never a binary fraction.
+    #[serde(default)]
+    pub split_review_threshold: Option<DecimalSetting>,
+    #[serde(default)]
+    pub split_within_days: Option<i64>,
+    #[serde(default)]
+    pub year_end_spike_percent: Option<DecimalSetting>,
 }
 
 /// A decimal setting written as a string (`"0.5"`) or a number (`0.5`, `25`). A number is
@@ -157,6 +169,24 @@ impl DecimalSetting {
         parsed.map_err(|_| {
             crate::error::Error::Config(format!("flags.{name} is not a decimal number"))
         })
+    }
+}
+
+impl DecimalSetting {
+    /// An amount of money: a whole number or a string in the contract's amount syntax. A
+    /// number with a fraction is refused: money never passes through a binary fraction.
+    fn amount(&self, name: &str) -> Result<Amount, crate::error::Error> {
+        let text = match self {
+            DecimalSetting::Integer(n) => n.to_string(),
+            DecimalSetting::Text(text) => text.trim().to_owned(),
+            DecimalSetting::Number(_) => {
+                return Err(crate::error::Error::Config(format!(
+                    "flags.{name} is money: write it as a string (\"10000.00\") or a whole number"
+                )));
+            }
+        };
+        Amount::parse(&text)
+            .map_err(|e| crate::error::Error::Config(format!("flags.{name} is not an amount: {e}")))
     }
 }
 
@@ -190,6 +220,29 @@ impl FlagSettings {
                     .unwrap_or(defaults.indicator_not_reported.days),
             },
             indicator_off_track: indicator_off_track::Tolerance { percent: off_track },
+            duplicate_payment: duplicate_payment::Within {
+                days: self
+                    .duplicate_within_days
+                    .unwrap_or(defaults.duplicate_payment.days),
+            },
+            split_payments: split_payments::Limits {
+                count: self
+                    .split_payments_count
+                    .unwrap_or(defaults.split_payments.count),
+                threshold: match &self.split_review_threshold {
+                    Some(setting) => setting.amount("split_review_threshold")?,
+                    None => defaults.split_payments.threshold,
+                },
+                days: self
+                    .split_within_days
+                    .unwrap_or(defaults.split_payments.days),
+            },
+            year_end_spike: year_end_spike::Share {
+                percent: match &self.year_end_spike_percent {
+                    Some(setting) => setting.value("year_end_spike_percent")?,
+                    None => defaults.year_end_spike.percent,
+                },
+            },
         };
         thresholds.check().map_err(crate::error::Error::Config)?;
         Ok(thresholds)

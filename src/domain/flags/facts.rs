@@ -123,6 +123,8 @@ pub struct PlanFacts {
     pub institutions: Vec<InstitutionFacts>,
     /// The plan's indicators in the reporting year, in code order.
     pub indicators: Vec<IndicatorFacts>,
+    /// What the integrity rules read: the year's payments and last year's final month.
+    pub payments: PaymentFacts,
 }
 
 impl PlanFacts {
@@ -161,6 +163,87 @@ impl PlanFacts {
         self.obligations
             .iter()
             .filter(|o| o.in_force_from <= self.as_of)
+    }
+}
+
+/// Whom a payment went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayeeFacts {
+    pub code: String,
+    pub name: String,
+}
+
+/// The budget line a payment was made on, with the activity it pays for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidLineFacts {
+    pub code: String,
+    pub activity_code: String,
+    pub activity_title: String,
+    pub activity_start: NaiveDate,
+    pub activity_end: NaiveDate,
+}
+
+/// One disbursement the integrity rules look at: dated in the fiscal year, on or before the
+/// as-of date, neither a reversal nor reversed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentFact {
+    pub reference: String,
+    pub date: NaiveDate,
+    /// As recorded, in its own currency.
+    pub amount: Amount,
+    pub currency: Currency,
+    /// The amount in the plan currency (the same amount when it is in it).
+    pub in_plan_currency: Amount,
+    /// An index into [`PaymentFacts::payees`].
+    pub payee: Option<usize>,
+    /// An index into [`PaymentFacts::lines`].
+    pub line: usize,
+}
+
+/// What a budget line paid in the fiscal year before the evaluated one, in the plan currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearEndFacts {
+    pub code: String,
+    pub activity_title: String,
+    /// Everything dated in that year (reversals and reversed payments left out).
+    pub disbursed: Amount,
+    /// The part of it dated in the year's final month.
+    pub final_month: Amount,
+}
+
+/// The facts of the integrity rules.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFacts {
+    pub payees: Vec<PayeeFacts>,
+    pub lines: Vec<PaidLineFacts>,
+    /// In date order, then in the order they were recorded.
+    pub payments: Vec<PaymentFact>,
+    /// The budget lines that paid anything in the year before, in code order.
+    pub year_end: Vec<YearEndFacts>,
+}
+
+impl PaymentFacts {
+    pub fn payee(&self, payment: &PaymentFact) -> Option<&PayeeFacts> {
+        payment.payee.and_then(|i| self.payees.get(i))
+    }
+
+    pub fn line(&self, payment: &PaymentFact) -> &PaidLineFacts {
+        &self.lines[payment.line]
+    }
+
+    /// Whom a payment went to, as a sentence names it: the payee, or "a payee not recorded".
+    pub fn payee_name(&self, payment: &PaymentFact) -> &str {
+        self.payee(payment)
+            .map_or("a payee not recorded", |p| p.name.as_str())
+    }
+
+    /// What a disbursement is, as a flag's subject.
+    pub fn subject(&self, payment: &PaymentFact) -> Subject {
+        Subject::new(
+            "disbursement",
+            &payment.reference,
+            &self.line(payment).activity_title,
+        )
     }
 }
 

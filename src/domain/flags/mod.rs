@@ -26,7 +26,8 @@ mod testing;
 
 pub use facts::{
     ActivityFacts, BudgetLineFacts, CommitmentFacts, IndicatorFacts, InstitutionFacts,
-    ObligationFacts, PlanFacts, elapsed_share,
+    ObligationFacts, PaidLineFacts, PayeeFacts, PaymentFact, PaymentFacts, PlanFacts, YearEndFacts,
+    elapsed_share,
 };
 pub use finding::{Finding, Severity, Subject};
 pub use thresholds::Thresholds;
@@ -94,6 +95,83 @@ rules! {
     IndicatorOffTrack => indicator_off_track (indicator_off_track),
     /// An indicator moved the wrong way while the money spent on what it measures rose.
     ResultsFallAsSpendingRises => results_fall_as_spending_rises,
+    /// A payment repeats an earlier one of the same amount to the same payee within days.
+    DuplicatePayment => duplicate_payment (duplicate_payment),
+    /// Several payments to one payee, each under the review threshold, reach it together.
+    SplitPayments => split_payments (split_payments),
+    /// A payment is dated before its activity started or after it ended.
+    PaymentOutsideActivity => payment_outside_activity,
+    /// Much of a budget line's money of last year was paid in the year's final month.
+    YearEndSpike => year_end_spike (year_end_spike),
+}
+
+/// The three kinds of rules, as the contract groups them and the web filters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The contract's "Flags": money promised and not given, or not spent.
+    FundingGaps,
+    /// The results rules: the reporting year's indicators.
+    Results,
+    /// The integrity rules: red flags in the year's payments.
+    Integrity,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::FundingGaps, Kind::Results, Kind::Integrity];
+
+    /// The name used in URLs and JSON (`funding_gaps`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::FundingGaps => "funding_gaps",
+            Kind::Results => "results",
+            Kind::Integrity => "integrity",
+        }
+    }
+
+    /// The name people read (`Funding gaps`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::FundingGaps => "Funding gaps",
+            Kind::Results => "Results",
+            Kind::Integrity => "Integrity",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                format!("\"{text}\" is not a kind of flag (funding_gaps, results, integrity)")
+            })
+    }
+}
+
+impl Rule {
+    /// The kind of rule this is.
+    pub fn kind(self) -> Kind {
+        match self {
+            Rule::IndicatorNotReported
+            | Rule::IndicatorOffTrack
+            | Rule::ResultsFallAsSpendingRises => Kind::Results,
+            Rule::DuplicatePayment
+            | Rule::SplitPayments
+            | Rule::PaymentOutsideActivity
+            | Rule::YearEndSpike => Kind::Integrity,
+            Rule::ObligationUnfunded
+            | Rule::ObligationUnderfunded
+            | Rule::ObligationUndisbursed
+            | Rule::ActivityUnfunded
+            | Rule::Overspent
+            | Rule::LowExecution
+            | Rule::CommitmentOverdue
+            | Rule::InstitutionInactive => Kind::FundingGaps,
+        }
+    }
 }
 
 impl fmt::Display for Rule {
@@ -142,6 +220,8 @@ impl<'de> Deserialize<'de> for Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Flag {
     pub rule: Rule,
+    /// The kind of its rule: `funding_gaps`, `results` or `integrity`.
+    pub kind: Kind,
     pub severity: Severity,
     pub subject: Subject,
     pub fiscal_year: i32,
@@ -159,6 +239,7 @@ impl Flag {
     fn new(rule: Rule, finding: Finding) -> Flag {
         Flag {
             rule,
+            kind: rule.kind(),
             severity: rule.severity(),
             subject: finding.subject,
             fiscal_year: finding.fiscal_year,
@@ -228,7 +309,11 @@ mod tests {
                 serde_json::Value::String(rule.as_str().to_owned())
             );
         }
-        assert_eq!(Rule::ALL.len(), 11);
+        assert_eq!(Rule::ALL.len(), 15);
+        let integrity = Rule::ALL.iter().filter(|r| r.kind() == Kind::Integrity);
+        assert_eq!(integrity.count(), 4);
+        let results = Rule::ALL.iter().filter(|r| r.kind() == Kind::Results);
+        assert_eq!(results.count(), 3);
         assert!("OBLIGATION".parse::<Rule>().is_err());
     }
 }

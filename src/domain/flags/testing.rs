@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 
 use super::{
-    BudgetLineFacts, Flag, IndicatorFacts, ObligationFacts, PlanFacts, Rule, Thresholds, evaluate,
+    BudgetLineFacts, Flag, IndicatorFacts, ObligationFacts, PaidLineFacts, PayeeFacts, PaymentFact,
+    PaymentFacts, PlanFacts, Rule, Thresholds, evaluate,
 };
 use crate::domain::Currency;
 use crate::domain::fiscal::FiscalYearStart;
@@ -34,6 +35,7 @@ pub fn facts(as_of: &str) -> PlanFacts {
         commitments: vec![],
         institutions: vec![],
         indicators: vec![],
+        payments: PaymentFacts::default(),
     }
 }
 
@@ -88,4 +90,54 @@ pub fn rules(flags: &[Flag]) -> Vec<Rule> {
 /// Every rule with the contract's thresholds, as the service runs them.
 pub fn run(facts: &PlanFacts) -> Vec<Flag> {
     evaluate(facts, &Thresholds::default())
+}
+
+/// Records a payment of `amount_text` EUR on budget line `line_code` (of the activity
+/// "Awareness campaign", 2016-03-01 to 2016-10-31) to the payee `payee` (named "the {payee}"),
+/// or to nobody recorded. Payments must be added in date order, as the service reads them.
+pub fn pay(
+    f: &mut PlanFacts,
+    reference: &str,
+    on: &str,
+    amount_text: &str,
+    payee: Option<&str>,
+    line_code: &str,
+) {
+    let facts = &mut f.payments;
+    let payee = payee.map(|code| {
+        facts
+            .payees
+            .iter()
+            .position(|p| p.code == code)
+            .unwrap_or_else(|| {
+                facts.payees.push(PayeeFacts {
+                    code: code.into(),
+                    name: format!("the {code}"),
+                });
+                facts.payees.len() - 1
+            })
+    });
+    let line = facts
+        .lines
+        .iter()
+        .position(|l| l.code == line_code)
+        .unwrap_or_else(|| {
+            facts.lines.push(PaidLineFacts {
+                code: line_code.into(),
+                activity_code: "AWARE".into(),
+                activity_title: "Awareness campaign".into(),
+                activity_start: date("2016-03-01"),
+                activity_end: date("2016-10-31"),
+            });
+            facts.lines.len() - 1
+        });
+    facts.payments.push(PaymentFact {
+        reference: reference.into(),
+        date: date(on),
+        amount: amount(amount_text),
+        currency: eur(),
+        in_plan_currency: amount(amount_text),
+        payee,
+        line,
+    });
 }

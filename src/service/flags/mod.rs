@@ -4,7 +4,8 @@
 //! Each kind of fact has its own gathering file here, run once per evaluation and shared by
 //! every rule that reads it: the budget lines of the year (which obligations and activities
 //! are funded by, too), obligations, activities, the institutions that lead them, and
-//! commitments, and the indicators of the reporting year for the results rules.
+//! commitments, and the indicators of the reporting year for the results rules, and the
+//! year's payments for the integrity rules (read in one pass, in date order).
 //!
 //! Money is compared in the currency it was promised in: an obligation's allocation in the
 //! obligation's currency (the plan's when it names none), a budget line's payments in the
@@ -28,6 +29,7 @@ mod commitments;
 mod indicators;
 mod institutions;
 mod obligations;
+mod payments;
 mod query;
 
 /// The flags of one plan on one date.
@@ -77,6 +79,7 @@ pub async fn gather(
     let institutions = institutions::gather(db, plan, as_of, &activity_list).await?;
     let commitments = commitments::gather(db, plan, as_of, &rates).await?;
     let indicators = indicators::gather(db, plan, year - 1, as_of).await?;
+    let payments = payments::gather(db, plan, start, year, as_of, &rates).await?;
 
     Ok(PlanFacts {
         plan_code: plan.code.clone(),
@@ -89,5 +92,6 @@ pub async fn gather(
         commitments,
         institutions,
         indicators,
+        payments,
     })
 }

@@ -1,0 +1,217 @@
+//! The facts of the integrity rules: the fiscal year's payments up to the as-of date, read in
+//! one pass in date order (reversals and every payment reversed on or before the as-of date
+//! left out), each converted to the plan currency at its own date; and, for `YEAR_END_SPIKE`,
+//! what each budget line paid in the year before and in that year's final month, summed in the
+//! database.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use sea_orm::{DatabaseConnection, DbBackend};
+
+use super::query::{Part, all, read_part, total_in};
+use crate::db::{Binds, exact_sum_sql};
+use crate::domain::Currency;
+use crate::domain::conversion::RateTable;
+use crate::domain::fiscal::FiscalYearStart;
+use crate::domain::flags::{PaidLineFacts, PayeeFacts, PaymentFact, PaymentFacts, YearEndFacts};
+use crate::entity::plan;
+use crate::error::Result;
+
+/// A budget line's place in [`PaymentFacts::lines`], by its id.
+type LineIndex = HashMap<i32, usize>;
+
+/// The integrity facts of `plan` in fiscal year `year` as of `as_of`.
+pub async fn gather(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    start: FiscalYearStart,
+    year: i32,
+    as_of: NaiveDate,
+    rates: &RateTable,
+) -> Result<PaymentFacts> {
+    let backend = db.get_database_backend();
+    let (lines, line_index) = paid_lines(db, plan).await?;
+    let (payees, payee_index) = payees(db, backend).await?;
+    let mut facts = PaymentFacts {
+        payees,
+        lines,
+        payments: Vec::new(),
+        year_end: Vec::new(),
+    };
+    if let Some((first, _)) = start.bounds(year) {
+        facts.payments =
+            payments(db, plan, (first, as_of), rates, &line_index, &payee_index).await?;
+    }
+    if let Some(bounds) = start.bounds(year - 1) {
+        facts.year_end =
+            year_end(db, plan, bounds, as_of, rates, &facts.lines, &line_index).await?;
+    }
+    Ok(facts)
+}
+
+/// Every budget line of the plan, with its activity's code, title and dates.
+async fn paid_lines(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+) -> Result<(Vec<PaidLineFacts>, LineIndex)> {
+    let mut q = Binds::new(db.get_database_backend());
+    let sql = format!(
+        "SELECT b.id, b.code, a.code AS activity_code, a.title, a.start_date, a.end_date \
+         FROM budget_lines b JOIN activities a ON a.id = b.activity_id WHERE b.plan_id = {} \
+         ORDER BY b.code",
+        q.bind(plan.id)
+    );
+    let mut lines = Vec::new();
+    let mut index = HashMap::new();
+    for row in all(db, q, sql).await? {
+        index.insert(row.try_get::<i32>("", "id")?, lines.len());
+        lines.push(PaidLineFacts {
+            code: row.try_get("", "code")?,
+            activity_code: row.try_get("", "activity_code")?,
+            activity_title: row.try_get("", "title")?,
+            activity_start: row.try_get("", "start_date")?,
+            activity_end: row.try_get("", "end_date")?,
+        });
+    }
+    Ok((lines, index))
+}
+
+/// Every institution, as a payee.
+async fn payees(
+    db: &DatabaseConnection,
+    backend: DbBackend,
+) -> Result<(Vec<PayeeFacts>, HashMap<i32, usize>)> {
+    let sql = "SELECT id, code, name FROM institutions ORDER BY code".to_owned();
+    let mut payees = Vec::new();
+    let mut index = HashMap::new();
+    for row in all(db, Binds::new(backend), sql).await? {
+        index.insert(row.try_get::<i32>("", "id")?, payees.len());
+        payees.push(PayeeFacts {
+            code: row.try_get("", "code")?,
+            name: row.try_get("", "name")?,
+        });
+    }
+    Ok((payees, index))
+}
+
+/// The condition that leaves out reversals and every payment reversed on or before `as_of`.
+fn neither_reversal_nor_reversed(q: &mut Binds, plan: &plan::Model, as_of: NaiveDate) -> String {
+    format!(
+        "d.reverses_id IS NULL AND d.id NOT IN (SELECT r.reverses_id FROM disbursements r \
+         WHERE r.plan_id = {} AND r.reverses_id IS NOT NULL AND r.date <= {})",
+        q.bind(plan.id),
+        q.bind(as_of)
+    )
+}
+
+/// The payments dated from `first` to `last` (the as-of date), in date order, then in the
+/// order they were recorded.
+async fn payments(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    (first, last): (NaiveDate, NaiveDate),
+    rates: &RateTable,
+    lines: &LineIndex,
+    payees: &HashMap<i32, usize>,
+) -> Result<Vec<PaymentFact>> {
+    let mut q = Binds::new(db.get_database_backend());
+    let sql = format!(
+        "SELECT d.reference, d.date, d.amount, d.currency, d.budget_line_id, d.payee_id \
+         FROM disbursements d WHERE d.plan_id = {} AND d.date >= {} AND d.date <= {} AND {} \
+         ORDER BY d.date, d.id",
+        q.bind(plan.id),
+        q.bind(first),
+        q.bind(last),
+        neither_reversal_nor_reversed(&mut q, plan, last)
+    );
+    let rows = all(db, q, sql).await?;
+    let mut payments = Vec::with_capacity(rows.len());
+    for row in rows {
+        let line_id: i32 = row.try_get("", "budget_line_id")?;
+        let Some(&line) = lines.get(&line_id) else {
+            continue;
+        };
+        let payee: Option<i32> = row.try_get("", "payee_id")?;
+        let date: NaiveDate = row.try_get("", "date")?;
+        let amount = row.try_get("", "amount")?;
+        let currency: Currency = row.try_get("", "currency")?;
+        payments.push(PaymentFact {
+            reference: row.try_get("", "reference")?,
+            date,
+            amount,
+            currency,
+            in_plan_currency: rates.convert(amount, currency, plan.currency, date)?,
+            payee: payee.and_then(|id| payees.get(&id).copied()),
+            line,
+        });
+    }
+    Ok(payments)
+}
+
+/// What each budget line paid in the year `(first, last)` and in its final month, in the plan
+/// currency: summed in the database per line, currency and part of the year (and per day for
+/// the rare payments in another currency, to convert them at their date).
+async fn year_end(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    (first, last): (NaiveDate, NaiveDate),
+    as_of: NaiveDate,
+    rates: &RateTable,
+    lines: &[PaidLineFacts],
+    index: &LineIndex,
+) -> Result<Vec<YearEndFacts>> {
+    let month_start = last.with_day(1).unwrap_or(last);
+    let mut q = Binds::new(db.get_database_backend());
+    let sum = exact_sum_sql("d.amount");
+    // The grouped expressions are written once, so that each backend sees the same text (and
+    // the same placeholders) in the select list and in GROUP BY.
+    let value_date = format!(
+        "CASE WHEN d.currency = {} THEN NULL ELSE d.date END",
+        q.bind(plan.currency.code().to_owned())
+    );
+    let final_month = format!(
+        "CASE WHEN d.date >= {} THEN 1 ELSE 0 END",
+        q.bind(month_start)
+    );
+    let sql = format!(
+        "SELECT d.budget_line_id AS line_id, d.currency AS currency, {value_date} AS value_date, \
+         {final_month} AS final_month, {sum} AS total \
+         FROM disbursements d WHERE d.plan_id = {} AND d.date >= {} AND d.date <= {} AND {} \
+         GROUP BY d.budget_line_id, d.currency, {value_date}, {final_month}",
+        q.bind(plan.id),
+        q.bind(first),
+        q.bind(last),
+        neither_reversal_nor_reversed(&mut q, plan, as_of),
+    );
+    // Per line: the parts of the whole year, and those of its final month.
+    let mut parts: HashMap<usize, (Vec<Part>, Vec<Part>)> = HashMap::new();
+    for row in all(db, q, sql).await? {
+        let line_id: i32 = row.try_get("", "line_id")?;
+        let Some(&line) = index.get(&line_id) else {
+            continue;
+        };
+        let in_final_month: i32 = row.try_get("", "final_month")?;
+        let part = read_part(&row)?;
+        let entry = parts.entry(line).or_default();
+        if in_final_month == 1 {
+            entry.1.push(Part {
+                currency: part.currency,
+                value_date: part.value_date,
+                total: part.total,
+            });
+        }
+        entry.0.push(part);
+    }
+    let mut facts = Vec::with_capacity(parts.len());
+    for (line, (year, month)) in parts {
+        facts.push(YearEndFacts {
+            code: lines[line].code.clone(),
+            activity_title: lines[line].activity_title.clone(),
+            disbursed: total_in(rates, &year, plan.currency, last)?,
+            final_month: total_in(rates, &month, plan.currency, last)?,
+        });
+    }
+    facts.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(facts)
+}
