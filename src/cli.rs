@@ -9,10 +9,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::{self, Settings};
 use crate::db;
+use crate::domain::IsoDate;
 use crate::domain::records::guard_formula;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
-use crate::domain::vocabulary::UnknownWord;
-use crate::domain::{IsoDate, Role};
 use crate::error::{Error, Result};
 use crate::service::audit::{self, Verification};
 use crate::service::export;
@@ -23,8 +22,11 @@ use crate::service::plans::resolve_plan;
 use crate::service::reports;
 use crate::service::results;
 use crate::service::statements;
-use crate::service::users;
 use std::io::Write;
+
+mod user;
+
+pub use user::{TokenCommand, UserAddArgs, UserCommand, UserSetArgs};
 
 /// naptrack: track the funding of a national action plan and flag unfunded obligations.
 ///
@@ -200,67 +202,6 @@ pub struct ExecutionArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a user and print a new API token as the last line.
-    Add(UserAddArgs),
-    /// List users with their role and institution.
-    List,
-    /// Change a user's role or institution (recorded in the audit trail).
-    Set(UserSetArgs),
-    /// Create, list and revoke API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a new API token for a user and print it as the last line.
-    Create {
-        email: String,
-        /// A note to recognise the token by (the script or machine that uses it).
-        #[arg(long)]
-        label: Option<String>,
-    },
-    /// List tokens (never the tokens themselves), newest first.
-    List {
-        /// Only this user's tokens.
-        #[arg(long)]
-        email: Option<String>,
-    },
-    /// Revoke a token by its id (from `user token list`).
-    Revoke { id: i32 },
-}
-
-#[derive(Debug, Args)]
-pub struct UserAddArgs {
-    pub email: String,
-    /// admin, recorder, donor or auditor.
-    #[arg(long)]
-    pub role: String,
-    /// The code of the institution the user works for.
-    #[arg(long)]
-    pub institution: Option<String>,
-    /// Read a password for the web sign-in from the first line of standard input.
-    #[arg(long)]
-    pub password_stdin: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UserSetArgs {
-    pub email: String,
-    /// The new role: admin, recorder, donor or auditor.
-    #[arg(long)]
-    pub role: Option<String>,
-    /// Bind the user to the institution with this code (a bound recorder writes only for the
-    /// activities it leads).
-    #[arg(long, conflicts_with = "no_institution")]
-    pub institution: Option<String>,
-    /// Unbind the user from any institution.
-    #[arg(long)]
-    pub no_institution: bool,
-}
-
-#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the audit trail's hash chain; exit 0 when intact.
     Verify,
@@ -317,7 +258,7 @@ async fn run_command(
         Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
         Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
         Command::Report(ReportCommand::Results(args)) => print_results(db, args).await,
-        Command::User(command) => user(db, command).await,
+        Command::User(command) => user::run(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
         Command::Backup(args) => {
             crate::service::backup::backup(db, &args.file).await?;
@@ -719,120 +660,6 @@ fn cli_actor() -> String {
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "operator".to_owned());
     format!("cli:{name}")
-}
-
-async fn user(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCode> {
-    let actor = cli_actor();
-    match command {
-        UserCommand::Add(args) => {
-            let role: Role = args
-                .role
-                .parse()
-                .map_err(|e: UnknownWord| Error::BadRequest(e.to_string()))?;
-            let password = if args.password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                Some(line.trim_end_matches(['\n', '\r']).to_owned())
-            } else {
-                None
-            };
-            let (user, token) = users::add_user(
-                db,
-                &args.email,
-                role,
-                args.institution.as_deref(),
-                password.as_deref(),
-                &actor,
-            )
-            .await?;
-            match &args.institution {
-                Some(code) => println!(
-                    "created user {} with role {}, institution {code}",
-                    user.email, user.role
-                ),
-                None => println!("created user {} with role {}", user.email, user.role),
-            }
-            println!("API token (shown once; keep it secret):");
-            println!("{token}");
-        }
-        UserCommand::List => {
-            println!(
-                "{:<40}  {:<9}  {:<14}  {:<8}  status",
-                "email", "role", "institution", "password"
-            );
-            for user in users::list_users(db).await? {
-                println!(
-                    "{:<40}  {:<9}  {:<14}  {:<8}  {}",
-                    user.email,
-                    user.role.to_string(),
-                    user.institution.as_deref().unwrap_or("-"),
-                    if user.has_password { "yes" } else { "no" },
-                    if user.disabled { "disabled" } else { "active" }
-                );
-            }
-        }
-        UserCommand::Set(args) => {
-            let role = args
-                .role
-                .as_deref()
-                .map(|r| r.parse::<Role>())
-                .transpose()
-                .map_err(|e: UnknownWord| Error::BadRequest(e.to_string()))?;
-            let institution = match (args.institution, args.no_institution) {
-                (Some(code), _) => Some(Some(code)),
-                (None, true) => Some(None),
-                (None, false) => None,
-            };
-            if role.is_none() && institution.is_none() {
-                return Err(Error::BadRequest(
-                    "say what to change: --role, --institution or --no-institution".to_owned(),
-                ));
-            }
-            let change = users::AccessChange { role, institution };
-            let user = users::change_access(db, &args.email, change, &actor).await?;
-            println!(
-                "user {} now has role {} and institution {}",
-                user.email,
-                user.role,
-                user.institution.as_deref().unwrap_or("none")
-            );
-        }
-        UserCommand::Token(TokenCommand::Create { email, label }) => {
-            let token = users::create_token(db, &email, label.as_deref(), &actor).await?;
-            println!(
-                "API token for {} (shown once; keep it secret):",
-                email.trim().to_lowercase()
-            );
-            println!("{token}");
-        }
-        UserCommand::Token(TokenCommand::List { email }) => {
-            let tokens = users::list_tokens(db, email.as_deref()).await?;
-            println!(
-                "{:>5}  {:<32}  {:<20}  {:<20}  {:<20}  label",
-                "id", "user", "created", "last used", "revoked"
-            );
-            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_else(|| "-".to_owned())
-            };
-            for token in tokens {
-                println!(
-                    "{:>5}  {:<32}  {:<20}  {:<20}  {:<20}  {}",
-                    token.id,
-                    token.email,
-                    when(Some(token.created_at)),
-                    when(token.last_used_at),
-                    when(token.revoked_at),
-                    token.label.unwrap_or_default()
-                );
-            }
-        }
-        UserCommand::Token(TokenCommand::Revoke { id }) => {
-            users::revoke_token(db, id, &actor).await?;
-            println!("token {id} is revoked");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress bar on standard error, drawn only when it is a terminal.
