@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::{self, Settings};
 use crate::db;
 use crate::domain::IsoDate;
+use crate::domain::flags::Kind;
 use crate::domain::records::guard_formula;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
 use crate::error::{Error, Result};
@@ -131,6 +132,9 @@ pub struct FlagsArgs {
     /// The date to evaluate at (YYYY-MM-DD); today when left out.
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Only flags of this kind of rule: funding_gaps, results or integrity.
+    #[arg(long)]
+    pub kind: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -256,7 +260,9 @@ async fn run_command(
         Command::Export(args) => export(db, settings, args).await,
         Command::Flags(args) => print_flags(db, settings, args).await,
         Command::Report(ReportCommand::Execution(args)) => print_execution(db, args).await,
-        Command::Report(ReportCommand::Donor(args)) => print_donor_statement(db, args).await,
+        Command::Report(ReportCommand::Donor(args)) => {
+            print_donor_statement(db, settings, args).await
+        }
         Command::Report(ReportCommand::Results(args)) => print_results(db, args).await,
         Command::User(command) => user::run(db, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
@@ -466,7 +472,13 @@ async fn print_flags(
         Some(text) => parse_date("--as-of", text)?,
         None => chrono::Utc::now().date_naive(),
     };
-    let report = flags::flags(db, &plan, as_of, &settings.flags.thresholds()?).await?;
+    let kind = args
+        .kind
+        .as_deref()
+        .map(|k| k.parse::<Kind>().map_err(Error::BadRequest))
+        .transpose()?;
+    let mut report = flags::flags(db, &plan, as_of, &settings.flags.thresholds()?).await?;
+    report.flags.retain(|f| kind.is_none_or(|k| f.kind == k));
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -599,7 +611,11 @@ async fn print_results(db: &DatabaseConnection, args: ResultsArgs) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_donor_statement(db: &DatabaseConnection, args: DonorArgs) -> Result<ExitCode> {
+async fn print_donor_statement(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    args: DonorArgs,
+) -> Result<ExitCode> {
     let plan = resolve_plan(db, args.plan.as_deref()).await?;
     let giver = match (args.donor, args.funding_source) {
         (Some(donor), _) => statements::Giver::Donor(donor),
@@ -611,7 +627,8 @@ async fn print_donor_statement(db: &DatabaseConnection, args: DonorArgs) -> Resu
         }
     };
     let part: statements::Part = args.part.parse()?;
-    let statement = statements::donor_statement(db, &plan, giver).await?;
+    let thresholds = settings.flags.thresholds()?;
+    let statement = statements::donor_statement(db, &plan, giver, &thresholds).await?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -649,6 +666,15 @@ async fn print_donor_statement(db: &DatabaseConnection, args: DonorArgs) -> Resu
                 statement.disbursed.grouped(),
                 statement.currency
             )?;
+            writeln!(out)?;
+            writeln!(out, "Red flags ({}):", statement.red_flags.len())?;
+            for flag in &statement.red_flags {
+                writeln!(
+                    out,
+                    "{}  {:<8}  {:<24}  {}",
+                    flag.fiscal_year, flag.severity, flag.rule, flag.message
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,13 +7,13 @@ use sea_orm::DatabaseConnection;
 use super::{JsonResponse, QueryParams};
 use crate::auth::Reader;
 use crate::config::Settings;
-use crate::domain::flags::{Rule, Severity};
+use crate::domain::flags::{Kind, Rule, Severity};
 use crate::error::{Error, Result};
 use crate::service::flags;
 use crate::service::plans::resolve_plan;
 
 /// The flags of `?plan=` (or the only plan) as of `?as_of=` (default today), optionally only
-/// those of one `severity` or `rule`.
+/// those of one `kind`, `severity` or `rule`.
 #[utoipa::path(
     get,
     path = "/api/v1/flags",
@@ -38,6 +38,10 @@ pub async fn get_flags(
     let as_of = params
         .take_date("as_of")?
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let kind = params
+        .take("kind")
+        .map(|k| k.parse::<Kind>().map_err(Error::BadRequest))
+        .transpose()?;
     let severity = params
         .take("severity")
         .map(|s| s.parse::<Severity>().map_err(Error::BadRequest))
@@ -49,9 +53,11 @@ pub async fn get_flags(
     params.finish()?;
     let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
     let mut report = flags::flags(db, &plan, as_of, &settings.flags.thresholds()?).await?;
-    report
-        .flags
-        .retain(|f| severity.is_none_or(|s| f.severity == s) && rule.is_none_or(|r| f.rule == r));
+    report.flags.retain(|f| {
+        kind.is_none_or(|k| f.kind == k)
+            && severity.is_none_or(|s| f.severity == s)
+            && rule.is_none_or(|r| f.rule == r)
+    });
     let value = serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(JsonResponse::new(Status::Ok, &value))
 }

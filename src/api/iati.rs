@@ -1,8 +1,6 @@
 //! `GET /api/v1/export/iati?plan=CODE` (the contract's route) and
 //! `GET /api/v1/plans/{code}/iati.xml`: the plan as an IATI 2.03 activity file.
 
-use std::io::Seek;
-
 use rocket::http::ContentType;
 use rocket::{State, get};
 use sea_orm::DatabaseConnection;
@@ -75,10 +73,8 @@ async fn iati_file(
     settings: &Settings,
     plan: Option<&str>,
 ) -> Result<(ContentType, tokio::fs::File)> {
-    let mut file = tempfile::tempfile()?;
     let options = IatiOptions::now(&settings.iati);
-    iati::export_iati(db, plan, &options, std::io::BufWriter::new(&mut file)).await?;
-    file.rewind()?;
+    let (file, _) = iati::export_to_tempfile(db, plan, &options).await?;
     let xml = ContentType::new("application", "xml").with_params(("charset", "utf-8"));
     Ok((xml, tokio::fs::File::from_std(file)))
 }

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{JsonResponse, QueryParams};
 use crate::auth::Reader;
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::service::plans::resolve_plan;
 use crate::service::report_cache::ReportCache;
@@ -161,6 +162,7 @@ fn respond<T: serde::Serialize>(
 #[get("/reports/donor")]
 pub async fn get_donor_statement(
     db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
     _caller: Reader,
     mut params: QueryParams,
 ) -> Result<ReportResponse> {
@@ -182,7 +184,8 @@ pub async fn get_donor_statement(
         .parse()?;
     params.finish()?;
     let plan = resolve_plan(db.inner(), plan.as_deref()).await?;
-    let statement = statements::donor_statement(db, &plan, giver).await?;
+    let thresholds = settings.flags.thresholds()?;
+    let statement = statements::donor_statement(db, &plan, giver, &thresholds).await?;
     match format.as_str() {
         "json" => {
             let value =

@@ -85,6 +85,20 @@ pub struct IatiSummary {
     pub results_left_out: Vec<String>,
 }
 
+/// Writes the IATI file of `plan` to an anonymous temporary file and hands it back rewound,
+/// for a server to stream: nothing reaches the client unless the whole export succeeded.
+pub async fn export_to_tempfile(
+    db: &DatabaseConnection,
+    plan: Option<&str>,
+    options: &IatiOptions<'_>,
+) -> Result<(std::fs::File, IatiSummary)> {
+    use std::io::Seek;
+    let mut file = tempfile::tempfile()?;
+    let summary = export_iati(db, plan, options, std::io::BufWriter::new(&mut file)).await?;
+    file.rewind()?;
+    Ok((file, summary))
+}
+
 /// Writes the plan that [`resolve_plan`] finds for `plan` as an IATI 2.03 `iati-activities`
 /// document to `out` and says what it holds.
 ///

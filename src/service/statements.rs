@@ -6,16 +6,19 @@
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Statement,
-    StreamTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement, StreamTrait, Value,
 };
 use serde::Serialize;
 
 use crate::domain::Currency;
+use crate::domain::fiscal::FiscalYearStart;
+use crate::domain::flags::{Flag, Thresholds};
 use crate::domain::records::guard_formula;
 use crate::entity::{funding_source, institution, plan};
 use crate::error::{Error, Result};
 use crate::money::Amount;
+use crate::service::flags::{self, Scope};
 use crate::service::rates::rate_table;
 use crate::service::reports::{self, Dimension, ExecutionReport, Filters};
 
@@ -58,14 +61,19 @@ pub struct DonorStatement {
     /// The sum of `plan_amount` over the disbursements: equal to the disbursed totals.
     #[schema(value_type = String)]
     pub disbursed: Amount,
+    /// The red flags (the integrity rules) of the payments made from this money, each fiscal
+    /// year of the plan as of its last day (today in the current year): year by year, most
+    /// urgent first within a year.
+    pub red_flags: Vec<Flag>,
 }
 
-/// The statement of `giver`'s money in `plan`. An unknown donor or funding source is an error,
-/// not an empty statement.
+/// The statement of `giver`'s money in `plan`, with the red flags of its payments under
+/// `thresholds`. An unknown donor or funding source is an error, not an empty statement.
 pub async fn donor_statement(
     db: &DatabaseConnection,
     plan: &plan::Model,
     giver: Giver,
+    thresholds: &Thresholds,
 ) -> Result<DonorStatement> {
     let backend = db.get_database_backend();
     let (table, code) = match &giver {
@@ -111,6 +119,8 @@ pub async fn donor_statement(
     let by_fiscal_year = reports::execution(db, plan, Dimension::FiscalYear, filters).await?;
     let disbursements = payments(db, plan, &giver).await?;
     let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))?;
+    let sources = funding_sources_of(db, &giver).await?;
+    let red_flags = red_flags(db, plan, &sources, thresholds).await?;
     Ok(DonorStatement {
         plan: plan.code.clone(),
         currency: plan.currency,
@@ -119,7 +129,63 @@ pub async fn donor_statement(
         by_fiscal_year,
         disbursements,
         disbursed,
+        red_flags,
     })
+}
+
+/// The ids of the funding sources that carry `giver`'s money.
+async fn funding_sources_of(db: &DatabaseConnection, giver: &Giver) -> Result<Vec<i32>> {
+    let sources = match giver {
+        Giver::FundingSource(code) => {
+            funding_source::Entity::find()
+                .filter(funding_source::Column::Code.eq(code.as_str()))
+                .all(db)
+                .await?
+        }
+        Giver::Donor(code) => {
+            let Some(donor) = institution::Entity::find()
+                .filter(institution::Column::Code.eq(code.as_str()))
+                .one(db)
+                .await?
+            else {
+                return Ok(Vec::new());
+            };
+            funding_source::Entity::find()
+                .filter(funding_source::Column::DonorId.eq(donor.id))
+                .all(db)
+                .await?
+        }
+    };
+    Ok(sources.into_iter().map(|s| s.id).collect())
+}
+
+/// The integrity flags of the payments on `sources`' budget lines: each fiscal year from the
+/// plan's first to the one after its last (whose evaluation holds the last year's
+/// `YEAR_END_SPIKE`), as of the year's last day or today, whichever comes first; years that
+/// have not begun are left out.
+async fn red_flags(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    sources: &[i32],
+    thresholds: &Thresholds,
+) -> Result<Vec<Flag>> {
+    let Some(start) = FiscalYearStart::new(plan.fiscal_year_start_month) else {
+        return Ok(Vec::new());
+    };
+    let today = chrono::Utc::now().date_naive();
+    let mut found = Vec::new();
+    for year in start.year_of(plan.start_date)..=start.year_of(plan.end_date) + 1 {
+        let Some((first, last)) = start.bounds(year) else {
+            continue;
+        };
+        if first > today {
+            break;
+        }
+        let as_of = last.min(today);
+        let scope = Scope::FundingSources(sources);
+        found.extend(flags::integrity_flags(db, plan, as_of, thresholds, scope).await?);
+    }
+    Ok(found)
 }
 
 async fn payments(

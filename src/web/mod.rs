@@ -235,6 +235,7 @@ pub fn stage() -> AdHoc {
                     pages::flags::get_flags,
                     pages::reports::get_reports,
                     pages::reports::get_report_csv,
+                    pages::reports::get_iati_xml,
                     pages::results::get_results,
                     pages::results::get_results_csv,
                     pages::results_values::get_values,

@@ -12,6 +12,7 @@ use super::charts::{self, BarGroup};
 use super::pages::{ReportView, page_plan};
 use super::session::WebUser;
 use super::{Nav, Page, WebError, render};
+use crate::config::Settings;
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::service::statements::{self, DonorStatement, Giver, GiverChoice, Givers, Part};
@@ -32,6 +33,14 @@ struct PaymentRow {
     description: String,
 }
 
+/// One red flag of the giver's payments as the page shows it.
+struct RedFlagRow {
+    fiscal_year: i32,
+    severity: String,
+    rule: String,
+    message: String,
+}
+
 /// The statement of one giver, ready to render.
 struct StatementView {
     /// "donor PGATO" or "funding source PG-2015".
@@ -45,6 +54,7 @@ struct StatementView {
     chart: String,
     payments: Vec<PaymentRow>,
     disbursed: String,
+    red_flags: Vec<RedFlagRow>,
     /// Each part's CSV download: what it holds and its address.
     downloads: Vec<(&'static str, String)>,
 }
@@ -167,6 +177,16 @@ fn statement_view(
         chart,
         payments,
         disbursed: statement.disbursed.grouped(),
+        red_flags: statement
+            .red_flags
+            .iter()
+            .map(|f| RedFlagRow {
+                fiscal_year: f.fiscal_year,
+                severity: f.severity.to_string(),
+                rule: f.rule.to_string(),
+                message: f.message.clone(),
+            })
+            .collect(),
         downloads,
     })
 }
@@ -176,6 +196,7 @@ fn statement_view(
 #[get("/reports/donor?<plan>&<donor>&<funding_source>")]
 pub async fn get_donor_statement(
     db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
     user: WebUser,
     plan: Option<&str>,
     donor: Option<&str>,
@@ -190,7 +211,9 @@ pub async fn get_donor_statement(
     let statement = match &giver {
         None => None,
         Some(giver) => {
-            let statement = statements::donor_statement(db, &plan, giver.clone()).await?;
+            let thresholds = settings.flags.thresholds()?;
+            let statement =
+                statements::donor_statement(db, &plan, giver.clone(), &thresholds).await?;
             let name = match giver {
                 Giver::Donor(code) => donors.iter().find(|c| &c.code == code),
                 Giver::FundingSource(code) => sources.iter().find(|c| &c.code == code),
@@ -242,6 +265,7 @@ fn file_name_part(text: &str) -> String {
 #[get("/reports/donor.csv?<plan>&<donor>&<funding_source>&<part>")]
 pub async fn get_donor_statement_csv(
     db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
     _user: WebUser,
     plan: Option<&str>,
     donor: Option<&str>,
@@ -257,7 +281,8 @@ pub async fn get_donor_statement_csv(
     let code = match &giver {
         Giver::Donor(code) | Giver::FundingSource(code) => code.clone(),
     };
-    let statement = statements::donor_statement(db, &plan, giver).await?;
+    let thresholds = settings.flags.thresholds()?;
+    let statement = statements::donor_statement(db, &plan, giver, &thresholds).await?;
     let mut bytes = Vec::new();
     statements::write_csv(&statement, parsed, &mut bytes)?;
     let file_name = format!(

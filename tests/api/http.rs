@@ -19,7 +19,7 @@ use crate::helpers::{
 };
 
 /// The number of disbursements in the sample plan.
-const SAMPLE_DISBURSEMENTS: u64 = 389;
+const SAMPLE_DISBURSEMENTS: u64 = 397;
 
 /// One API token per role, for users created on the app's database.
 struct Tokens {

@@ -31,7 +31,7 @@ use crate::helpers::{
 pub(crate) const SAMPLE_PLAN: &str = "NAP-2015";
 const SAMPLE_ACTIVITIES: usize = 40;
 const SAMPLE_COMMITMENTS: u64 = 36;
-const SAMPLE_DISBURSEMENTS: u64 = 389;
+const SAMPLE_DISBURSEMENTS: u64 = 397;
 
 // --- Reading the file back --------------------------------------------------------------
 
@@ -1232,6 +1232,38 @@ async fn the_xml_route_refuses_activities_without_a_sector_with_422_naming_each(
     );
 }
 
+#[rocket::async_test]
+async fn a_signed_in_browser_downloads_the_iati_file_from_the_reports_page_or_reads_why_not() {
+    use crate::web::{PASSWORD, add_user};
+    let app = TestApp::spawn().await;
+    app.import_samples().await;
+    add_user(&app, "donor@embassy.example", Role::Donor).await;
+    app.sign_in("donor@embassy.example", PASSWORD).await;
+
+    let (_, reports) = app.page("/reports?plan=NAP-2015").await;
+    assert!(
+        reports.contains("href=\"/reports/iati.xml?plan=NAP-2015\""),
+        "{reports}"
+    );
+    let response = app.get("/reports/iati.xml?plan=NAP-2015").await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.headers().get_one("Content-Disposition"),
+        Some("attachment; filename=\"NAP-2015-iati.xml\"")
+    );
+    let xml = response.into_string().await.unwrap();
+    let root = parse(&xml);
+    assert_eq!(root.all("iati-activity").count(), 40);
+
+    clear_sectors(&app.db, &["PROT-04"]).await;
+    let (status, page) = app.page("/reports/iati.xml?plan=NAP-2015").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(
+        page.contains("activity PROT-04 has no sector_code"),
+        "{page}"
+    );
+}
+
 // --- The command line -------------------------------------------------------------------
 
 fn import_samples_cli(db: &TestDb) {
@@ -1249,7 +1281,7 @@ async fn export_iati_writes_the_file_into_place_with_a_summary() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("40 activities, 36 commitments, 389 disbursements, 6 results"),
+        stdout(&output).contains("40 activities, 36 commitments, 397 disbursements, 6 results"),
         "{}",
         stdout(&output)
     );

@@ -8,7 +8,7 @@ use naptrack::config::IatiSettings;
 use naptrack::domain::records::RecordKind;
 use roxmltree::{Document, Node};
 
-use crate::helpers::{TestDb, import_csv, import_samples_into};
+use crate::helpers::{TestDb, import_csv, import_samples_into, naptrack, stderr};
 use crate::iati::{SAMPLE_PLAN, assert_schema_valid, export_to_file, generate_plan, today};
 use crate::iati_rules::{Severity, violations};
 
@@ -328,4 +328,31 @@ async fn results_of_plans_with_other_fiscal_years_meet_the_schema_and_every_rule
             "Indicator I-STUDY, counted in studies."
         );
     }
+}
+
+#[tokio::test]
+async fn the_cli_names_each_indicator_it_leaves_out_and_still_writes_the_file() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    let plan = generate_plan(&db, 3).await;
+    add_results(&db, &plan).await;
+
+    let output = naptrack(
+        &test_db,
+        &["export", "iati", "--plan", &plan, "-o", "results.xml"],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "warning: indicators I-NONE were left out: their objectives have no activity to carry them"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let file = test_db.dir.path().join("results.xml");
+    assert_schema_valid(&file);
+    let xml = std::fs::read_to_string(&file).unwrap();
+    assert!(xml.contains("Share of cases dropped"));
+    assert!(!xml.contains("Nothing measured"));
 }

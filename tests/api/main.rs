@@ -22,6 +22,7 @@ mod iati_results;
 mod iati_rules;
 mod import;
 mod money;
+mod red_flags;
 mod reliability;
 mod reports;
 mod results_form;

@@ -547,9 +547,14 @@ async fn a_donor_statement_follows_the_money_from_commitment_to_payment() {
     import_samples_into(&db).await;
     let plan = resolve_plan(&db, None).await.unwrap();
 
-    let statement = donor_statement(&db, &plan, Giver::Donor("PGATO".into()))
-        .await
-        .unwrap();
+    let statement = donor_statement(
+        &db,
+        &plan,
+        Giver::Donor("PGATO".into()),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
 
     assert!(!statement.disbursements.is_empty());
     assert!(
@@ -568,7 +573,13 @@ async fn a_donor_statement_follows_the_money_from_commitment_to_payment() {
         statement.by_fiscal_year.totals.committed
     );
     assert!(statement.by_activity.totals.committed.is_positive());
-    let unknown = donor_statement(&db, &plan, Giver::FundingSource("NOPE".into())).await;
+    let unknown = donor_statement(
+        &db,
+        &plan,
+        Giver::FundingSource("NOPE".into()),
+        &Default::default(),
+    )
+    .await;
     assert!(matches!(unknown, Err(naptrack::Error::NotFound(_))));
 }
 

@@ -762,9 +762,14 @@ async fn eurol_statement(app: &TestApp) -> naptrack::service::statements::DonorS
     let plan = naptrack::service::plans::resolve_plan(&app.db, None)
         .await
         .unwrap();
-    donor_statement(&app.db, &plan, Giver::Donor("EUROL".into()))
-        .await
-        .unwrap()
+    donor_statement(
+        &app.db,
+        &plan,
+        Giver::Donor("EUROL".into()),
+        &Default::default(),
+    )
+    .await
+    .unwrap()
 }
 
 #[rocket::async_test]

@@ -8,7 +8,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{RefOr, Required};
 
 use super::schema::{code, date, integer, one_of_words, string};
-use crate::domain::flags::{Rule, Severity};
+use crate::domain::flags::{Kind, Rule, Severity};
 use crate::domain::records::RecordKind;
 use crate::service::reports::Dimension;
 
@@ -123,6 +123,11 @@ params! {
     FlagsQuery => vec![
         plan(),
         query("as_of", date(), "The date to evaluate at; today when left out."),
+        query(
+            "kind",
+            one_of_words(Kind::ALL.iter().map(|k| k.as_str())),
+            "Only flags of this kind of rule: funding gaps, results or integrity.",
+        ),
         query(
             "severity",
             one_of_words(Severity::ALL.iter().map(|s| s.as_str())),

@@ -18,7 +18,7 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 use crate::domain::fiscal::FiscalYearStart;
-use crate::domain::flags::{self, Flag, PlanFacts, Thresholds};
+use crate::domain::flags::{self, Flag, Kind, PlanFacts, Thresholds};
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::service::rates::rate_table;
@@ -31,6 +31,8 @@ mod institutions;
 mod obligations;
 mod payments;
 mod query;
+
+pub use payments::Scope;
 
 /// The flags of one plan on one date.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -57,6 +59,44 @@ pub async fn flags(
     })
 }
 
+/// The integrity flags (the red flags of [`Kind::Integrity`]) of the payments in `scope` as of
+/// `as_of`: the rules read only those payments, so that a donor's statement shows what its
+/// own money's payments raise.
+pub async fn integrity_flags(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+    thresholds: &Thresholds,
+    scope: Scope<'_>,
+) -> Result<Vec<Flag>> {
+    let start = fiscal_year_start(plan)?;
+    let year = start.year_of(as_of);
+    let rates = rate_table(db).await?;
+    let payments = payments::gather(db, plan, (start, year), as_of, &rates, scope).await?;
+    let facts = PlanFacts {
+        plan_code: plan.code.clone(),
+        plan_currency: plan.currency,
+        fiscal_year_start: start,
+        as_of,
+        obligations: Vec::new(),
+        activities: Vec::new(),
+        budget_lines: Vec::new(),
+        commitments: Vec::new(),
+        institutions: Vec::new(),
+        indicators: Vec::new(),
+        payments,
+    };
+    let mut found = flags::evaluate(&facts, thresholds);
+    found.retain(|flag| flag.kind == Kind::Integrity);
+    Ok(found)
+}
+
+fn fiscal_year_start(plan: &plan::Model) -> Result<FiscalYearStart> {
+    FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
+        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
+    })
+}
+
 /// Reads everything the rules need about `plan` on `as_of`: each kind of fact once, with the
 /// exchange rates read once for all of them.
 pub async fn gather(
@@ -64,9 +104,7 @@ pub async fn gather(
     plan: &plan::Model,
     as_of: NaiveDate,
 ) -> Result<PlanFacts> {
-    let start = FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
-        Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
-    })?;
+    let start = fiscal_year_start(plan)?;
     let year = start.year_of(as_of);
     let (year_start, _) = start.bounds(year).ok_or_else(|| {
         Error::BadRequest(format!("{as_of} is outside the calendar naptrack handles"))
@@ -79,7 +117,7 @@ pub async fn gather(
     let institutions = institutions::gather(db, plan, as_of, &activity_list).await?;
     let commitments = commitments::gather(db, plan, as_of, &rates).await?;
     let indicators = indicators::gather(db, plan, year - 1, as_of).await?;
-    let payments = payments::gather(db, plan, start, year, as_of, &rates).await?;
+    let payments = payments::gather(db, plan, (start, year), as_of, &rates, Scope::Plan).await?;
 
     Ok(PlanFacts {
         plan_code: plan.code.clone(),

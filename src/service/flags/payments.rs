@@ -21,14 +21,43 @@ use crate::error::Result;
 /// A budget line's place in [`PaymentFacts::lines`], by its id.
 type LineIndex = HashMap<i32, usize>;
 
-/// The integrity facts of `plan` in fiscal year `year` as of `as_of`.
+/// Whose payments the integrity rules look at.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every payment of the plan.
+    Plan,
+    /// Only the payments on budget lines of these funding sources (by id): one donor's or
+    /// one funding source's money.
+    FundingSources(&'a [i32]),
+}
+
+impl Scope<'_> {
+    /// The condition on `d`, the disbursement, that keeps the payments in scope.
+    fn condition(self, q: &mut Binds) -> String {
+        match self {
+            Scope::Plan => "1 = 1".to_owned(),
+            Scope::FundingSources([]) => "1 = 0".to_owned(),
+            Scope::FundingSources(ids) => {
+                let ids: Vec<String> = ids.iter().map(|id| q.bind(*id)).collect();
+                format!(
+                    "d.budget_line_id IN (SELECT s.id FROM budget_lines s \
+                     WHERE s.funding_source_id IN ({}))",
+                    ids.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The integrity facts of `plan` in fiscal year `year` as of `as_of`, of the payments in
+/// `scope`.
 pub async fn gather(
     db: &DatabaseConnection,
     plan: &plan::Model,
-    start: FiscalYearStart,
-    year: i32,
+    (start, year): (FiscalYearStart, i32),
     as_of: NaiveDate,
     rates: &RateTable,
+    scope: Scope<'_>,
 ) -> Result<PaymentFacts> {
     let backend = db.get_database_backend();
     let (lines, line_index) = paid_lines(db, plan).await?;
@@ -40,12 +69,12 @@ pub async fn gather(
         year_end: Vec::new(),
     };
     if let Some((first, _)) = start.bounds(year) {
-        facts.payments =
-            payments(db, plan, (first, as_of), rates, &line_index, &payee_index).await?;
+        let indexes = (&line_index, &payee_index);
+        facts.payments = payments(db, plan, (first, as_of), rates, indexes, scope).await?;
     }
     if let Some(bounds) = start.bounds(year - 1) {
-        facts.year_end =
-            year_end(db, plan, bounds, as_of, rates, &facts.lines, &line_index).await?;
+        let lines = (facts.lines.as_slice(), &line_index);
+        facts.year_end = year_end(db, plan, bounds, as_of, rates, lines, scope).await?;
     }
     Ok(facts)
 }
@@ -112,18 +141,19 @@ async fn payments(
     plan: &plan::Model,
     (first, last): (NaiveDate, NaiveDate),
     rates: &RateTable,
-    lines: &LineIndex,
-    payees: &HashMap<i32, usize>,
+    (lines, payees): (&LineIndex, &HashMap<i32, usize>),
+    scope: Scope<'_>,
 ) -> Result<Vec<PaymentFact>> {
     let mut q = Binds::new(db.get_database_backend());
     let sql = format!(
         "SELECT d.reference, d.date, d.amount, d.currency, d.budget_line_id, d.payee_id \
          FROM disbursements d WHERE d.plan_id = {} AND d.date >= {} AND d.date <= {} AND {} \
-         ORDER BY d.date, d.id",
+         AND {} ORDER BY d.date, d.id",
         q.bind(plan.id),
         q.bind(first),
         q.bind(last),
-        neither_reversal_nor_reversed(&mut q, plan, last)
+        neither_reversal_nor_reversed(&mut q, plan, last),
+        scope.condition(&mut q)
     );
     let rows = all(db, q, sql).await?;
     let mut payments = Vec::with_capacity(rows.len());
@@ -158,8 +188,8 @@ async fn year_end(
     (first, last): (NaiveDate, NaiveDate),
     as_of: NaiveDate,
     rates: &RateTable,
-    lines: &[PaidLineFacts],
-    index: &LineIndex,
+    (lines, index): (&[PaidLineFacts], &LineIndex),
+    scope: Scope<'_>,
 ) -> Result<Vec<YearEndFacts>> {
     let month_start = last.with_day(1).unwrap_or(last);
     let mut q = Binds::new(db.get_database_backend());
@@ -178,11 +208,12 @@ async fn year_end(
         "SELECT d.budget_line_id AS line_id, d.currency AS currency, {value_date} AS value_date, \
          {final_month} AS final_month, {sum} AS total \
          FROM disbursements d WHERE d.plan_id = {} AND d.date >= {} AND d.date <= {} AND {} \
-         GROUP BY d.budget_line_id, d.currency, {value_date}, {final_month}",
+         AND {} GROUP BY d.budget_line_id, d.currency, {value_date}, {final_month}",
         q.bind(plan.id),
         q.bind(first),
         q.bind(last),
         neither_reversal_nor_reversed(&mut q, plan, as_of),
+        scope.condition(&mut q),
     );
     // Per line: the parts of the whole year, and those of its final month.
     let mut parts: HashMap<usize, (Vec<Part>, Vec<Part>)> = HashMap::new();

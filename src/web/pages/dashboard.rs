@@ -1,4 +1,5 @@
-//! The dashboard: a plan's execution by objective as a chart, and its flags by severity.
+//! The dashboard: a plan's execution by objective as a chart, and its flags by severity and by
+//! kind (funding gaps, results, integrity).
 
 use askama::Template;
 use chrono::NaiveDate;
@@ -7,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{ReportView, bar_groups, default_as_of, page_plan, plan_flags, severity_counts};
 use crate::config::Settings;
+use crate::domain::flags::Kind;
 use crate::entity::plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::reports::{Dimension, Filters};
@@ -16,6 +18,12 @@ use crate::web::{Nav, Page, render};
 
 struct SeverityLink {
     severity: String,
+    count: usize,
+    href: String,
+}
+
+struct KindLink {
+    label: &'static str,
     count: usize,
     href: String,
 }
@@ -30,12 +38,13 @@ struct DashboardPage {
     chart: String,
     as_of: NaiveDate,
     severities: Vec<SeverityLink>,
+    kinds: Vec<KindLink>,
     flags_href: String,
     results_href: String,
 }
 
 /// `GET /dashboard`: the plan's totals, execution by objective as a chart, flags by
-/// severity.
+/// severity and by kind.
 #[get("/dashboard?<plan>")]
 pub async fn get_dashboard(
     db: &State<DatabaseConnection>,
@@ -57,9 +66,10 @@ pub async fn get_dashboard(
     let as_of = default_as_of(&plan);
     let flags = plan_flags(db, settings, &plan, as_of).await?;
     let as_of_text = as_of.to_string();
-    let flags_uri = |severity: Option<&str>| {
+    let flags_uri = |kind: Option<&str>, severity: Option<&str>| {
         uri!(super::flags::get_flags(
             plan = Some(plan.code.as_str()),
+            kind = kind,
             severity = severity,
             rule = _,
             as_of = Some(as_of_text.as_str()),
@@ -71,10 +81,18 @@ pub async fn get_dashboard(
         .map(|(severity, count)| SeverityLink {
             severity: severity.to_string(),
             count,
-            href: flags_uri(Some(severity.as_str())),
+            href: flags_uri(None, Some(severity.as_str())),
         })
         .collect();
-    let flags_href = flags_uri(None);
+    let kinds = Kind::ALL
+        .into_iter()
+        .map(|kind| KindLink {
+            label: kind.label(),
+            count: flags.flags.iter().filter(|f| f.kind == kind).count(),
+            href: flags_uri(Some(kind.as_str()), None),
+        })
+        .collect();
+    let flags_href = flags_uri(None, None);
     let results_href = uri!(super::results::get_results(
         plan = Some(plan.code.as_str()),
         objective = _,
@@ -88,6 +106,7 @@ pub async fn get_dashboard(
         chart,
         as_of,
         severities,
+        kinds,
         flags_href,
         results_href,
         plan,

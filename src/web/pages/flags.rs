@@ -1,4 +1,4 @@
-//! The flags page: a plan's flags as of a date, filtered by severity and rule.
+//! The flags page: a plan's flags as of a date, filtered by kind, severity and rule.
 
 use askama::Template;
 use chrono::NaiveDate;
@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{default_as_of, page_plan, plan_flags};
 use crate::config::Settings;
-use crate::domain::flags::{Rule, Severity};
+use crate::domain::flags::{Kind, Rule, Severity};
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::web::session::WebUser;
@@ -31,8 +31,10 @@ struct FlagsPage {
     plan: plan::Model,
     as_of: NaiveDate,
     fiscal_year: i32,
+    kind: String,
     severity: String,
     rule: String,
+    kinds: Vec<(&'static str, &'static str)>,
     severities: Vec<&'static str>,
     rules: Vec<&'static str>,
     flags: Vec<FlagRow>,
@@ -45,18 +47,23 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
 }
 
 /// `GET /flags`: the flags of the plan as of a date (today, or the plan's last day), filtered
-/// by severity and rule.
-#[get("/flags?<plan>&<severity>&<rule>&<as_of>")]
+/// by kind (funding gaps, results, integrity), severity and rule.
+#[get("/flags?<plan>&<kind>&<severity>&<rule>&<as_of>")]
 pub async fn get_flags(
     db: &State<DatabaseConnection>,
     settings: &State<Settings>,
     user: WebUser,
     plan: Option<&str>,
+    kind: Option<&str>,
     severity: Option<&str>,
     rule: Option<&str>,
     as_of: Option<&str>,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
+    let kind_filter: Option<Kind> = kind
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(Error::BadRequest))
+        .transpose()?;
     let severity_filter: Option<Severity> = severity
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(Error::BadRequest))
@@ -73,6 +80,7 @@ pub async fn get_flags(
     let flags = report
         .flags
         .iter()
+        .filter(|f| kind_filter.is_none_or(|k| f.kind == k))
         .filter(|f| severity_filter.is_none_or(|s| f.severity == s))
         .filter(|f| rule_filter.is_none_or(|r| f.rule == r))
         .map(|f| FlagRow {
@@ -84,6 +92,15 @@ pub async fn get_flags(
                     uri!(super::activity::get_activity(
                         code = f.subject.code.as_str(),
                         plan = Some(plan.code.as_str()),
+                    ))
+                    .to_string(),
+                ),
+                // A red flag on a payment opens the disbursement, with its reversal form.
+                "disbursement" => Some(
+                    uri!(crate::web::forms::get_disbursement(
+                        reference = f.subject.code.as_str(),
+                        plan = Some(plan.code.as_str()),
+                        recorded = _,
                     ))
                     .to_string(),
                 ),
@@ -113,6 +130,10 @@ pub async fn get_flags(
         nav: user.nav(),
         as_of,
         fiscal_year: report.fiscal_year,
+        kind: kind_filter
+            .map(|k| k.as_str().to_owned())
+            .unwrap_or_default(),
+        kinds: Kind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
         severity: severity_filter.map(|s| s.to_string()).unwrap_or_default(),
         rule: rule_filter.map(|r| r.to_string()).unwrap_or_default(),
         severities: Severity::ALL.iter().map(|s| s.as_str()).collect(),

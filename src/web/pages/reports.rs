@@ -7,9 +7,11 @@ use rocket::{State, get, uri};
 use sea_orm::DatabaseConnection;
 
 use super::{ReportView, bar_groups, page_plan};
+use crate::config::Settings;
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::money::Amount;
+use crate::service::iati::{self, IatiOptions};
 use crate::service::report_cache::ReportCache;
 use crate::service::reports::{self, Dimension, Filters};
 use crate::web::charts;
@@ -30,6 +32,7 @@ struct ReportsPage {
     bars: String,
     over_time: String,
     csv_href: String,
+    iati_href: String,
 }
 
 fn parse_report_query(by: Option<&str>, fiscal_year: Option<&str>) -> Result<(Dimension, Filters)> {
@@ -113,8 +116,10 @@ pub async fn get_reports(
         fiscal_year = Some(fiscal_year.as_str()),
     ))
     .to_string();
+    let iati_href = uri!(get_iati_xml(plan = Some(plan.code.as_str()))).to_string();
     render(&ReportsPage {
         nav: user.nav(),
+        iati_href,
         currency,
         by: by.to_string(),
         fiscal_year,
@@ -148,4 +153,48 @@ pub async fn get_report_csv(
         ContentType::new("text", "csv").with_params(("charset", "utf-8")),
         rocket::response::content::RawText(bytes),
     ))
+}
+
+/// A file downloaded under its own name.
+#[derive(rocket::Responder)]
+pub struct FileDownload {
+    body: (ContentType, tokio::fs::File),
+    disposition: rocket::http::Header<'static>,
+}
+
+/// `GET /reports/iati.xml`: the plan's IATI 2.03 activity file, the same file as the API's
+/// `GET /api/v1/export/iati`, with the session instead of a bearer token. An export that
+/// cannot be valid (an activity with no sector) is refused with the API's message, naming
+/// each activity, and nothing is downloaded.
+#[get("/reports/iati.xml?<plan>")]
+pub async fn get_iati_xml(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    _user: WebUser,
+    plan: Option<&str>,
+) -> Result<FileDownload, WebError> {
+    let plan = page_plan(db, plan).await?;
+    let options = IatiOptions::now(&settings.iati);
+    let (file, _) = iati::export_to_tempfile(db, Some(&plan.code), &options).await?;
+    let name: String = plan
+        .code
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(FileDownload {
+        body: (
+            ContentType::new("application", "xml").with_params(("charset", "utf-8")),
+            tokio::fs::File::from_std(file),
+        ),
+        disposition: rocket::http::Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}-iati.xml\""),
+        ),
+    })
 }
