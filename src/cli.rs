@@ -452,6 +452,13 @@ async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {
             eprintln!("naptrack: the audit trail is broken at entry {entry}: {reason}");
             Ok(ExitCode::FAILURE)
         }
+        Verification::Differs { reason, .. } => {
+            eprintln!(
+                "naptrack: the audit trail is intact, but the records are not what it says: \
+                 {reason}"
+            );
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

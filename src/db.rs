@@ -29,11 +29,13 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
     Ok(db)
 }
 
-/// Applies the migrations that `db` lacks.
+/// Applies the migrations that `db` lacks; records stored before the trail recorded what each
+/// record is are then taken up by the trail once ([`crate::service::trail::adopt_untracked`]).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
     Migrator::up(db, None)
         .await
-        .map_err(|e| Error::Migration(e.to_string()))
+        .map_err(|e| Error::Migration(e.to_string()))?;
+    crate::service::trail::adopt_untracked(db).await
 }
 
 /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).

@@ -21,8 +21,11 @@ use sea_orm::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use std::collections::HashMap;
+
 use crate::entity::audit_entry;
 use crate::error::Result;
+use crate::service::trail;
 
 /// The previous hash of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -142,10 +145,43 @@ pub enum Verification {
     Intact { entries: u64, head: String },
     /// The first entry where the chain breaks, and why.
     Broken { entry: i64, reason: String },
+    /// The chain is intact, but a record is not what the trail says it is: the first such
+    /// record (its kind and key), the entry that last wrote it, and why.
+    Differs {
+        kind: String,
+        key: String,
+        entry: Option<i64>,
+        reason: String,
+    },
 }
 
-/// Walks the whole trail in sequence order and checks every link, streaming the entries.
+/// Walks the whole trail in sequence order and checks every link, streaming the entries;
+/// then checks the rows of records the entries wrote against their digests, and the records
+/// themselves against the last rows the trail holds for them ([`trail::verify_records`]).
 pub async fn verify<C: ConnectionTrait + StreamTrait>(conn: &C) -> Result<Verification> {
+    let (chain, expected) = verify_chain(conn).await?;
+    if !matches!(chain, Verification::Intact { .. }) {
+        return Ok(chain);
+    }
+    if let Some((entry, reason)) = trail::verify_rows(conn, expected).await? {
+        return Ok(Verification::Broken { entry, reason });
+    }
+    if let Some(difference) = trail::verify_records(conn).await? {
+        return Ok(Verification::Differs {
+            kind: difference.kind,
+            key: difference.key,
+            entry: difference.entry,
+            reason: difference.reason,
+        });
+    }
+    Ok(chain)
+}
+
+/// The chain's verdict, and the digest of the records each entry wrote (from its details).
+async fn verify_chain<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+) -> Result<(Verification, HashMap<i64, trail::RowsDigest>)> {
+    let mut digests = HashMap::new();
     let mut entries = audit_entry::Entity::find()
         .order_by_asc(audit_entry::Column::Id)
         .stream(conn)
@@ -162,30 +198,65 @@ pub async fn verify<C: ConnectionTrait + StreamTrait>(conn: &C) -> Result<Verifi
             } else {
                 format!("entry {} is out of sequence", entry.id)
             };
-            return Ok(Verification::Broken {
-                entry: expected_id,
-                reason,
-            });
+            return Ok((
+                Verification::Broken {
+                    entry: expected_id,
+                    reason,
+                },
+                digests,
+            ));
         }
         if entry.prev_hash != prev_hash {
-            return Ok(Verification::Broken {
-                entry: entry.id,
-                reason: "its link to the previous entry does not match: an earlier entry was changed, removed or inserted".to_owned(),
-            });
+            return Ok((
+                Verification::Broken {
+                    entry: entry.id,
+                    reason: "its link to the previous entry does not match: an earlier entry was changed, removed or inserted".to_owned(),
+                },
+                digests,
+            ));
         }
         if entry_hash(&entry) != entry.hash {
-            return Ok(Verification::Broken {
-                entry: entry.id,
-                reason: "its content does not match its hash: the entry was changed".to_owned(),
-            });
+            return Ok((
+                Verification::Broken {
+                    entry: entry.id,
+                    reason: "its content does not match its hash: the entry was changed".to_owned(),
+                },
+                digests,
+            ));
+        }
+        if let Some(digest) = rows_digest(&entry.details) {
+            digests.insert(entry.id, digest);
         }
         prev_hash = entry.hash;
         expected_id += 1;
     }
-    Ok(Verification::Intact {
-        entries: (expected_id - 1) as u64,
-        head: prev_hash,
+    Ok((
+        Verification::Intact {
+            entries: (expected_id - 1) as u64,
+            head: prev_hash,
+        },
+        digests,
+    ))
+}
+
+/// The digest of the records an entry wrote, from its details' `trail_rows`.
+fn rows_digest(details: &str) -> Option<trail::RowsDigest> {
+    if !details.contains("trail_rows") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(details).ok()?;
+    let rows = value.get("trail_rows")?;
+    Some(trail::RowsDigest {
+        count: rows.get("count")?.as_u64()?,
+        sha256: rows.get("sha256")?.as_str()?.to_owned(),
     })
+}
+
+/// The sequence number the next entry will get, with the writers' lock taken: an import
+/// that writes the rows of its records before its entry names them with it.
+pub async fn next_id<C: ConnectionTrait>(conn: &C) -> Result<i64> {
+    crate::db::lock_writers(conn).await?;
+    Ok(head(conn).await?.map_or(1, |(id, _)| id + 1))
 }
 
 /// Which entries of the trail to list: each field given must match exactly, and `from` and

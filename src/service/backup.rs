@@ -165,6 +165,9 @@ async fn check_backup(source: &Path, scratch: &Path) -> Result<(u64, String)> {
         Verification::Broken { entry, reason } => Err(Error::BadRequest(format!(
             "{name} fails the audit check at entry {entry}: {reason}; it is not restored"
         ))),
+        Verification::Differs { reason, .. } => Err(Error::BadRequest(format!(
+            "{name} fails the audit check: {reason}; it is not restored"
+        ))),
     }
 }
 

@@ -19,4 +19,5 @@ pub mod samples;
 pub mod sessions;
 pub mod statements;
 pub mod summary;
+pub mod trail;
 pub mod users;

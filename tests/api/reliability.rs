@@ -286,6 +286,7 @@ async fn audit_entries(db: &DatabaseConnection) -> u64 {
         Verification::Broken { entry, reason } => {
             panic!("the audit trail breaks at {entry}: {reason}")
         }
+        Verification::Differs { reason, .. } => panic!("the records differ: {reason}"),
     }
 }
 

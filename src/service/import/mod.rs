@@ -51,6 +51,7 @@ use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent, hex};
 use crate::service::records;
+use crate::service::trail;
 
 pub use catalog::CatalogCache;
 pub use cells::{FieldValue, MAX_CODE_CHARS, MAX_TEXT_CHARS};
@@ -229,7 +230,9 @@ where
             (*column, value.unwrap_or_default())
         })
         .collect();
-    let before = find_record(&txn, kind, plan_code.as_deref(), &key).await?;
+    let before = find_record(&txn, kind, plan_code.as_deref(), &key)
+        .await?
+        .map(|record| record.to_json());
     let mut catalog = match &options.catalog_cache {
         Some(cache) => cache.checkout(&txn).await?,
         None => SharedCatalog::load(&txn).await?,
@@ -316,13 +319,13 @@ async fn write_in(
     })
 }
 
-/// The record of `kind` with `key`, as JSON, if it exists (and its plan does).
+/// The record of `kind` with `key`, if it exists (and its plan does).
 async fn find_record(
     txn: &DatabaseTransaction,
     kind: RecordKind,
     plan_code: Option<&str>,
     key: &[(&'static str, String)],
-) -> Result<Option<serde_json::Value>> {
+) -> Result<Option<records::Record>> {
     let plan_id = if kind.is_plan_scoped() {
         match crate::service::plans::resolve_plan(txn, plan_code).await {
             Ok(plan) => Some(plan.id),
@@ -337,10 +340,7 @@ async fn find_record(
             return Ok(None);
         }
     }
-    Ok(records::fetch(txn, &query)
-        .await?
-        .first()
-        .map(records::Record::to_json))
+    Ok(records::fetch(txn, &query).await?.into_iter().next())
 }
 
 async fn audit_record(
@@ -360,26 +360,33 @@ async fn audit_record(
         (0, _) => "update",
         _ => "create",
     };
-    let after = find_record(txn, kind, plan_code, key).await?;
+    let Some(after) = find_record(txn, kind, plan_code, key).await? else {
+        return Err(Error::Internal(format!(
+            "the {} just written cannot be read back",
+            kind.name()
+        )));
+    };
     let key_text = key
         .iter()
         .map(|(_, v)| v.as_str())
         .collect::<Vec<_>>()
         .join("/");
-    let stored_plan = after
-        .as_ref()
-        .and_then(|record| record.get("plan_code"))
-        .and_then(|p| p.as_str());
+    let stored_plan = after.get("plan_code").map(|p| p.csv_text().into_owned());
     let key_text = match stored_plan {
-        Some(plan) => format!("{plan}/{key_text}"),
-        None => key_text,
+        Some(plan) if kind.is_plan_scoped() => format!("{plan}/{key_text}"),
+        _ => key_text,
     };
-    let details = serde_json::json!({ "before": before, "after": after });
-    audit::append(
+    let details = serde_json::json!({
+        "before": before,
+        "after": after.to_json(),
+        "trail_rows": trail::digest_of(&after).to_json(),
+    });
+    let entry = audit::append(
         txn,
         AuditEvent::new(&options.actor, action, kind.name(), &key_text, details),
     )
     .await?;
+    trail::record_one(txn, entry.id, &after).await?;
     Ok(report)
 }
 
@@ -512,11 +519,17 @@ async fn import_in(
     let mut problems = Problems::default();
     for (kind, source) in sources {
         let name = source.name.clone();
+        if audit_files {
+            trail::ensure_unchanged(txn, kind).await?;
+        }
         progress.file_started(&name, source.total_bytes);
         let result = import_one(txn, catalog, kind, source, options, progress, &mut problems).await;
         progress.file_finished();
         let report = result?;
         if audit_files && problems.is_empty() {
+            // The rows of the records the file wrote are named with the entry that follows.
+            let entry_id = audit::next_id(txn).await?;
+            let rows = trail::take_up(txn, kind, entry_id).await?;
             let details = serde_json::json!({
                 "sha256": report.sha256,
                 "rows": report.rows,
@@ -524,6 +537,7 @@ async fn import_in(
                 "updated": report.updated,
                 "unchanged": report.unchanged,
                 "plan": options.plan,
+                "trail_rows": rows.to_json(),
             });
             let event = AuditEvent::new(
                 &options.actor,
@@ -532,7 +546,13 @@ async fn import_in(
                 &file_name(&name),
                 details,
             );
-            audit::append(txn, event).await?;
+            let entry = audit::append(txn, event).await?;
+            if entry.id != entry_id {
+                return Err(Error::Internal(format!(
+                    "the import's audit entry is {} where {entry_id} was expected",
+                    entry.id
+                )));
+            }
         }
         reports.push(report);
     }

@@ -40,10 +40,12 @@ pub async fn get_audit(db: &State<DatabaseConnection>, user: WebUser, offset: Op
         Verification::Intact { entries, head } => {
             format!("Intact: {entries} entries, head hash {head}.")
         }
-        broken => format!(
-            "BROKEN: {}",
-            serde_json::to_string(&broken).unwrap_or_default()
-        ),
+        Verification::Broken { entry, reason } => {
+            format!("BROKEN at entry {entry}: {reason}.")
+        }
+        Verification::Differs { reason, .. } => {
+            format!("The chain is intact, but the records are not what it says: {reason}.")
+        }
     };
     render(&AuditTrailPage {
         nav: user.nav(),

@@ -1,0 +1,548 @@
+//! What the audit trail says each record is, and whether the records still are that.
+//!
+//! Every entry that writes records also writes, in the same transaction, one row of the table
+//! `audit_rows` per record it created or changed: the record's key and the SHA-256 of the
+//! record as the contract shows it (its CSV cells, references as codes). The entry's details
+//! carry the count and a digest of those rows (`trail_rows`), so the rows are covered by the
+//! hash chain: a row changed, added or removed in `audit_rows` breaks its entry's digest.
+//!
+//! [`verify_records`] then checks the records against the trail in one streaming pass per
+//! kind: every record must be exactly what the last row the trail holds for it says, and
+//! nothing may exist that the trail does not know, nor be missing that it does. It names the
+//! first record that differs, and the entry that last wrote it.
+//!
+//! A file import does not know the canonical form of each record it wrote until it reads them
+//! back, so it compares the whole kind with the trail once before it writes (refusing to build
+//! on records that already differ, which would otherwise be taken up as if the import had
+//! written them) and once after, taking up as its own rows exactly the records that changed.
+//! A record written alone (API, web form, reversal) is read back and hashed by itself.
+
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, StreamTrait, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db;
+use crate::domain::records::RecordKind;
+use crate::entity::plan;
+use crate::error::{Error, Result};
+use crate::service::audit::hex;
+use crate::service::records::{self, Query, Record};
+
+/// The key that names a record in the trail: its plan's code (for kinds of a plan) and its
+/// key columns, joined by `/` (`NAP-2015/D-2016-0001`).
+pub fn record_key(record: &Record) -> String {
+    let mut parts = Vec::new();
+    if record.kind.is_plan_scoped()
+        && let Some(plan) = record.get("plan_code")
+    {
+        parts.push(plan.csv_text().into_owned());
+    }
+    for column in records::key_columns(record.kind) {
+        if let Some(cell) = record.get(column) {
+            parts.push(cell.csv_text().into_owned());
+        }
+    }
+    parts.join("/")
+}
+
+/// The SHA-256 of a record as the contract shows it: its kind and each cell's CSV text, each
+/// preceded by its length, so that no two different records hash alike by moving text from
+/// one cell to the next.
+pub fn record_hash(record: &Record) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(record.kind.name().as_bytes());
+    for cell in &record.cells {
+        let text = cell.csv_text();
+        hasher.update(b"\x1e");
+        hasher.update(text.len().to_string().as_bytes());
+        hasher.update(b"\x1f");
+        hasher.update(text.as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// The count and digest of the rows an entry wrote, as its details carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RowsDigest {
+    pub count: u64,
+    pub sha256: String,
+}
+
+/// Folds an entry's rows, in the order they were written, into its [`RowsDigest`].
+#[derive(Default)]
+struct DigestBuilder {
+    count: u64,
+    hasher: Sha256,
+}
+
+impl DigestBuilder {
+    fn add(&mut self, key: &str, hash: &str) {
+        self.count += 1;
+        self.hasher.update(key.len().to_string().as_bytes());
+        self.hasher.update(b"\x1f");
+        self.hasher.update(key.as_bytes());
+        self.hasher.update(b"\x1e");
+        self.hasher.update(hash.as_bytes());
+        self.hasher.update(b"\x1e");
+    }
+
+    fn finish(self) -> RowsDigest {
+        RowsDigest {
+            count: self.count,
+            sha256: hex(&self.hasher.finalize()),
+        }
+    }
+}
+
+impl RowsDigest {
+    /// The digest as an entry's details carry it, under `trail_rows`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"count": self.count, "sha256": self.sha256})
+    }
+}
+
+/// Rows per multi-row INSERT into `audit_rows` (4 values a row).
+const BATCH_ROWS: usize = db::MAX_BIND_PARAMETERS / 4;
+
+/// Writes the trail's rows for entry `entry_id` in batches, and digests them in that order.
+struct RowWriter<'a, C> {
+    conn: &'a C,
+    entry_id: i64,
+    entity: &'static str,
+    pending: Vec<(String, String)>,
+    digest: DigestBuilder,
+}
+
+impl<'a, C: ConnectionTrait> RowWriter<'a, C> {
+    fn new(conn: &'a C, entry_id: i64, kind: RecordKind) -> Self {
+        RowWriter {
+            conn,
+            entry_id,
+            entity: kind.name(),
+            pending: Vec::new(),
+            digest: DigestBuilder::default(),
+        }
+    }
+
+    async fn push(&mut self, key: String, hash: String) -> Result<()> {
+        self.digest.add(&key, &hash);
+        self.pending.push((key, hash));
+        if self.pending.len() >= BATCH_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let backend = self.conn.get_database_backend();
+        let rows = std::mem::take(&mut self.pending);
+        let sql = db::insert_sql(
+            backend,
+            "audit_rows",
+            &["entry_id", "entity", "entity_key", "row_hash"],
+            rows.len(),
+        );
+        let mut values = Vec::with_capacity(rows.len() * 4);
+        for (key, hash) in rows {
+            values.push(Value::from(self.entry_id));
+            values.push(Value::from(self.entity));
+            values.push(Value::from(key));
+            values.push(Value::from(hash));
+        }
+        self.conn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<RowsDigest> {
+        self.flush().await?;
+        Ok(self.digest.finish())
+    }
+}
+
+/// Writes the trail's row for one record written alone, by entry `entry_id`.
+pub async fn record_one<C: ConnectionTrait>(
+    conn: &C,
+    entry_id: i64,
+    record: &Record,
+) -> Result<RowsDigest> {
+    let mut writer = RowWriter::new(conn, entry_id, record.kind);
+    writer.push(record_key(record), record_hash(record)).await?;
+    writer.finish().await
+}
+
+/// The digest of one record's row, before it is written: for the details of the entry that
+/// writes it.
+pub fn digest_of(record: &Record) -> RowsDigest {
+    let mut digest = DigestBuilder::default();
+    digest.add(&record_key(record), &record_hash(record));
+    digest.finish()
+}
+
+/// The last row the trail holds for each record of `kind`: key → (hash, entry).
+async fn trail_state<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    kind: RecordKind,
+) -> Result<HashMap<String, (String, i64)>> {
+    let backend = ConnectionTrait::get_database_backend(conn);
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?1"
+    };
+    let sql = format!(
+        "SELECT entity_key, row_hash, entry_id FROM audit_rows WHERE entity = {placeholder} \
+         ORDER BY id"
+    );
+    let rows = conn
+        .stream_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(kind.name())],
+        ))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut state = HashMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let key: String = row.try_get("", "entity_key")?;
+        let hash: String = row.try_get("", "row_hash")?;
+        let entry: i64 = row.try_get("", "entry_id")?;
+        state.insert(key, (hash, entry));
+    }
+    Ok(state)
+}
+
+/// How a record differs from what the trail says it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RecordDifference {
+    /// The record kind (`disbursements`).
+    pub kind: String,
+    /// The record's key (`NAP-2015/D-2016-0001`).
+    pub key: String,
+    /// The entry that last wrote the record, when the trail knows it.
+    pub entry: Option<i64>,
+    pub reason: String,
+}
+
+/// The plans' ids, for the kinds that are read one plan at a time.
+async fn plan_ids<C: ConnectionTrait>(conn: &C) -> Result<Vec<i32>> {
+    let mut ids: Vec<i32> = plan::Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Compares the records of `kind` with the trail: calls `changed` with each record whose
+/// content the trail does not hold as its last row (new or changed), and returns the first
+/// record the trail holds that no longer exists.
+async fn compare<C, F>(
+    conn: &C,
+    kind: RecordKind,
+    mut changed: F,
+) -> Result<Option<RecordDifference>>
+where
+    C: ConnectionTrait + StreamTrait,
+    F: AsyncRecordSink,
+{
+    let mut state = trail_state(conn, kind).await?;
+    let scopes: Vec<Option<i32>> = if kind.is_plan_scoped() {
+        plan_ids(conn).await?.into_iter().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    for plan_id in scopes {
+        let records = records::stream(conn, &Query::all(kind, plan_id)).await?;
+        let mut records = std::pin::pin!(records);
+        while let Some(record) = records.try_next().await? {
+            let key = record_key(&record);
+            let hash = record_hash(&record);
+            match state.remove(&key) {
+                Some((known, _)) if known == hash => {}
+                Some((_, entry)) => {
+                    if let Some(stop) = changed.take(key, hash, Some(entry)).await? {
+                        return Ok(Some(stop));
+                    }
+                }
+                None => {
+                    if let Some(stop) = changed.take(key, hash, None).await? {
+                        return Ok(Some(stop));
+                    }
+                }
+            }
+        }
+    }
+    let first_missing = state.into_iter().min_by(|a, b| a.0.cmp(&b.0));
+    Ok(first_missing.map(|(key, (_, entry))| RecordDifference {
+        kind: kind.name().to_owned(),
+        reason: format!(
+            "{} {key} is in the audit trail (entry {entry}) but no longer in the database: \
+             it was deleted outside naptrack",
+            singular(kind)
+        ),
+        key,
+        entry: Some(entry),
+    }))
+}
+
+/// What [`compare`] does with each record that the trail does not hold as it is: either stop
+/// with a difference, or take it up.
+trait AsyncRecordSink {
+    async fn take(
+        &mut self,
+        key: String,
+        hash: String,
+        entry: Option<i64>,
+    ) -> Result<Option<RecordDifference>>;
+}
+
+/// Stops at the first difference, naming it.
+struct FirstDifference(RecordKind);
+
+impl AsyncRecordSink for FirstDifference {
+    async fn take(
+        &mut self,
+        key: String,
+        _hash: String,
+        entry: Option<i64>,
+    ) -> Result<Option<RecordDifference>> {
+        let what = singular(self.0);
+        let reason = match entry {
+            Some(entry) => format!(
+                "{what} {key} is not what the audit trail last recorded for it (entry {entry}): \
+                 it was changed outside naptrack"
+            ),
+            None => {
+                format!("{what} {key} is not in the audit trail: it was added outside naptrack")
+            }
+        };
+        Ok(Some(RecordDifference {
+            kind: self.0.name().to_owned(),
+            key,
+            entry,
+            reason,
+        }))
+    }
+}
+
+/// Collects every new or changed record, to be taken up as rows of one entry once the records
+/// have been read: a transaction's connection serves one statement at a time, so nothing can
+/// be written while the records stream from it.
+#[derive(Default)]
+struct TakeUp(Vec<(String, [u8; 32])>);
+
+impl AsyncRecordSink for TakeUp {
+    async fn take(
+        &mut self,
+        key: String,
+        hash: String,
+        _entry: Option<i64>,
+    ) -> Result<Option<RecordDifference>> {
+        let mut bytes = [0u8; 32];
+        ::hex::decode_to_slice(&hash, &mut bytes)
+            .map_err(|e| Error::Internal(format!("a record hash is not hexadecimal: {e}")))?;
+        self.0.push((key, bytes));
+        Ok(None)
+    }
+}
+
+/// The kind's name for one record, as a sentence names it (`disbursement`).
+fn singular(kind: RecordKind) -> String {
+    let name = kind.name().replace('-', " ");
+    name.strip_suffix('s').map_or(name.clone(), str::to_owned)
+}
+
+/// The first record of `kind` that is not what the trail says, if any.
+pub async fn first_difference<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    kind: RecordKind,
+) -> Result<Option<RecordDifference>> {
+    compare(conn, kind, FirstDifference(kind)).await
+}
+
+/// Refuses to write records of `kind` on top of records that already differ from the trail:
+/// the import would take them up as if it had written them.
+pub async fn ensure_unchanged<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    kind: RecordKind,
+) -> Result<()> {
+    match first_difference(conn, kind).await? {
+        None => Ok(()),
+        Some(difference) => Err(Error::Conflict(format!(
+            "nothing was imported: {}; run `naptrack audit verify` and have the records \
+             checked before importing more {}",
+            difference.reason,
+            kind.name().replace('-', " ")
+        ))),
+    }
+}
+
+/// Takes up, as rows of entry `entry_id`, every record of `kind` that an import just created
+/// or changed (every record the trail does not yet hold as it is), and returns their digest.
+/// An import never deletes: a record the trail holds that is gone is an error.
+pub async fn take_up<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    kind: RecordKind,
+    entry_id: i64,
+) -> Result<RowsDigest> {
+    let mut sink = TakeUp::default();
+    if let Some(missing) = compare(conn, kind, &mut sink).await? {
+        return Err(Error::Internal(missing.reason));
+    }
+    let mut writer = RowWriter::new(conn, entry_id, kind);
+    for (key, hash) in sink.0 {
+        writer.push(key, hex(&hash)).await?;
+    }
+    writer.finish().await
+}
+
+impl<T: AsyncRecordSink> AsyncRecordSink for &mut T {
+    async fn take(
+        &mut self,
+        key: String,
+        hash: String,
+        entry: Option<i64>,
+    ) -> Result<Option<RecordDifference>> {
+        (**self).take(key, hash, entry).await
+    }
+}
+
+/// Checks that the rows of `audit_rows` are exactly those the entries' details digest
+/// (`expected`: entry → digest), streaming them in entry order; the first entry whose rows
+/// differ, and why.
+pub async fn verify_rows<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    mut expected: HashMap<i64, RowsDigest>,
+) -> Result<Option<(i64, String)>> {
+    let backend = ConnectionTrait::get_database_backend(conn);
+    let rows = conn
+        .stream_raw(Statement::from_string(
+            backend,
+            "SELECT entry_id, entity_key, row_hash FROM audit_rows ORDER BY entry_id, id",
+        ))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut current: Option<(i64, DigestBuilder)> = None;
+    loop {
+        let row = rows.try_next().await?;
+        let entry = match &row {
+            Some(row) => Some(row.try_get::<i64>("", "entry_id")?),
+            None => None,
+        };
+        // An entry's rows end where the next entry's begin, or at the end of the table.
+        if current.as_ref().map(|(id, _)| Some(*id)) != Some(entry)
+            && let Some((id, builder)) = current.take()
+        {
+            let digest = builder.finish();
+            let problem = match expected.remove(&id) {
+                Some(want) if want == digest => None,
+                Some(_) => Some("the records it wrote, as the trail holds them, were changed"),
+                None => Some("the trail holds records for it that it did not write"),
+            };
+            if let Some(problem) = problem {
+                return Ok(Some((id, problem.to_owned())));
+            }
+        }
+        let (Some(row), Some(entry)) = (row, entry) else {
+            break;
+        };
+        let key: String = row.try_get("", "entity_key")?;
+        let hash: String = row.try_get("", "row_hash")?;
+        current
+            .get_or_insert_with(|| (entry, DigestBuilder::default()))
+            .1
+            .add(&key, &hash);
+    }
+    let first_lost = expected
+        .into_iter()
+        .filter(|(_, digest)| digest.count > 0)
+        .map(|(entry, _)| entry)
+        .min();
+    Ok(first_lost.map(|entry| {
+        (
+            entry,
+            "the records it wrote are missing from the trail".to_owned(),
+        )
+    }))
+}
+
+/// The first record of any kind that is not what the trail says, in the contract's order of
+/// kinds and each kind's key order.
+pub async fn verify_records<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+) -> Result<Option<RecordDifference>> {
+    for kind in RecordKind::ALL {
+        if let Some(difference) = first_difference(conn, kind).await? {
+            return Ok(Some(difference));
+        }
+    }
+    Ok(None)
+}
+
+/// Takes up, once, the records of a database that predates the trail's record rows (its
+/// `audit_rows` empty while records exist): one entry per kind, `adopt`, states that the
+/// records as they stood then are the trail's starting point. A database whose trail already
+/// holds rows, or that holds no record, is left alone.
+pub async fn adopt_untracked(db: &sea_orm::DatabaseConnection) -> Result<()> {
+    let backend = ConnectionTrait::get_database_backend(db);
+    let has_rows = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_rows LIMIT 1) t",
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+        > 0;
+    if has_rows || plan_ids(db).await?.is_empty() && !has_global_records(db).await? {
+        return Ok(());
+    }
+    let txn = db::begin_write(db).await?;
+    for kind in RecordKind::ALL {
+        let entry_id = crate::service::audit::next_id(&*txn).await?;
+        let rows = take_up(&*txn, kind, entry_id).await?;
+        if rows.count == 0 {
+            continue;
+        }
+        let details = serde_json::json!({
+            "reason": "the records as they stood when the trail began to record each record",
+            "trail_rows": rows.to_json(),
+        });
+        let event = crate::service::audit::AuditEvent::new(
+            "system:migration",
+            "adopt",
+            kind.name(),
+            "",
+            details,
+        );
+        let entry = crate::service::audit::append(&*txn, event).await?;
+        if entry.id != entry_id {
+            return Err(Error::Internal(
+                "the trail moved while adopting records".into(),
+            ));
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Whether any record of a kind outside plans exists (institutions, funding sources, rates).
+async fn has_global_records(db: &sea_orm::DatabaseConnection) -> Result<bool> {
+    for kind in RecordKind::ALL {
+        if !kind.is_plan_scoped() && records::count(db, &Query::all(kind, None)).await? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
