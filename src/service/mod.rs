@@ -20,3 +20,4 @@ pub mod sessions;
 pub mod statements;
 pub mod summary;
 pub mod users;
+pub mod web_sessions;

@@ -29,4 +29,5 @@ mod results_form;
 mod results_report;
 mod results_rules;
 mod roundtrip;
+mod sessions;
 mod web;
