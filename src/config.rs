@@ -249,6 +249,44 @@ impl FlagSettings {
     }
 }
 
+/// The web sign-in's sessions and cookies, read from the same figment as Rocket's
+/// (`session_idle_minutes`, `trust_proxy_tls` at the top of a profile).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    /// A session ends after this many minutes without a request; 0 leaves only the absolute
+    /// limit of 12 hours after sign-in, which always holds.
+    #[serde(default = "default_session_idle_minutes")]
+    pub session_idle_minutes: u32,
+    /// Mark cookies `Secure` when a reverse proxy says, with `X-Forwarded-Proto: https`, that
+    /// the browser reached it over TLS. Off by default: a client that reaches the app directly
+    /// could send the header itself, so turn it on only when the app is reachable through the
+    /// proxy alone. Over the app's own TLS cookies are always `Secure`.
+    #[serde(default)]
+    pub trust_proxy_tls: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            session_idle_minutes: default_session_idle_minutes(),
+            trust_proxy_tls: false,
+        }
+    }
+}
+
+fn default_session_idle_minutes() -> u32 {
+    60
+}
+
+impl SessionSettings {
+    /// The settings, or a configuration error naming what is wrong.
+    pub fn from_figment(figment: &Figment) -> Result<Self, crate::error::Error> {
+        figment
+            .extract()
+            .map_err(|e| crate::error::Error::Config(e.to_string()))
+    }
+}
+
 fn default_database_url() -> String {
     DEFAULT_DATABASE_URL.to_owned()
 }

@@ -10,6 +10,7 @@ mod m20261212_000004_disbursement_month;
 mod m20261213_000005_indicators;
 mod m20261214_000006_activity_sector;
 mod m20261215_000007_audit_rows;
+mod m20261216_000008_web_sessions;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000005_indicators::Migration),
             Box::new(m20261214_000006_activity_sector::Migration),
             Box::new(m20261215_000007_audit_rows::Migration),
+            Box::new(m20261216_000008_web_sessions::Migration),
         ]
     }
 }

@@ -19,6 +19,9 @@ pub enum UserCommand {
     List,
     /// Change a user's role or institution (recorded in the audit trail).
     Set(UserSetArgs),
+    /// Set a user's web sign-in password, read from the first line of standard input; every
+    /// web session of theirs ends (recorded in the audit trail).
+    Password(UserPasswordArgs),
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -72,6 +75,22 @@ pub struct UserSetArgs {
     pub no_institution: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct UserPasswordArgs {
+    pub email: String,
+    /// Read the new password from the first line of standard input (the only way: a password
+    /// on the command line would be seen by every user of the machine).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
 /// Runs one `naptrack user` command.
 pub async fn run(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCode> {
     let actor = cli_actor();
@@ -82,9 +101,7 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCo
                 .parse()
                 .map_err(|e: UnknownWord| Error::BadRequest(e.to_string()))?;
             let password = if args.password_stdin {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                Some(line.trim_end_matches(['\n', '\r']).to_owned())
+                Some(password_from_stdin()?)
             } else {
                 None
             };
@@ -147,6 +164,14 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCo
                 user.email,
                 user.role,
                 user.institution.as_deref().unwrap_or("none")
+            );
+        }
+        UserCommand::Password(args) => {
+            let password = password_from_stdin()?;
+            let ended = users::set_password(db, &args.email, &password, &actor).await?;
+            println!(
+                "the password of {} is set; {ended} web session(s) ended",
+                args.email.trim().to_lowercase()
             );
         }
         UserCommand::Token(TokenCommand::Create { email, label }) => {

@@ -19,3 +19,4 @@ pub mod objective;
 pub mod obligation;
 pub mod plan;
 pub mod user;
+pub mod web_session;

@@ -21,3 +21,4 @@ pub mod statements;
 pub mod summary;
 pub mod trail;
 pub mod users;
+pub mod web_sessions;

@@ -1,45 +1,77 @@
-//! Signing in to the web UI: the password check behind the throttling of failed sign-ins, and
-//! the user a session cookie names.
+//! Signing in to the web UI: the password check behind the throttling of failed sign-ins.
 //!
-//! Failed sign-ins are counted in the database (table `login_attempts`), per account and per
-//! client address, over a sliding window; past the limit the answer is "throttled" whatever
-//! the password, so guessing stops. Nothing is kept in memory between requests, so the limits
-//! hold across restarts and across app instances sharing one database.
+//! Failed sign-ins are counted in the database (table `login_attempts`) over a sliding window
+//! of [`THROTTLE_WINDOW_SECONDS`], against three keys at once, each with its own rule:
+//!
+//! - the account and client address together (`pair:<email>|<address>`): after
+//!   [`FREE_FAILURES_PER_PAIR`] failures the pair must wait before its next try, 5 seconds and
+//!   twice as long after each further failure, up to [`MAX_PAIR_DELAY_SECONDS`]. This slows a
+//!   guesser down without touching anyone else: the account's owner, signing in from their own
+//!   address, is not held back by a stranger's failures elsewhere.
+//! - the client address (`client:<address>`): [`MAX_FAILURES_PER_CLIENT`] failures, whatever
+//!   accounts they name, stop that address for the rest of the window.
+//! - the account (`account:<email>`): a generous ceiling, [`MAX_FAILURES_PER_ACCOUNT`],
+//!   against guessing spread over many addresses. Reaching it takes at least five addresses
+//!   each at its own limit, so no single stranger can lock a user out.
+//!
+//! A throttled sign-in is refused before its password is looked at, so a right password does
+//! not get through either, and the answer says how long to wait. Nothing is kept in memory
+//! between requests, so the limits hold across restarts and across app instances sharing one
+//! database.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
 
-use crate::entity::{login_attempt, user};
+use crate::entity::login_attempt;
 use crate::error::Result;
 use crate::service::users::{self, Caller};
 
 /// The window over which failed sign-ins are counted.
 pub const THROTTLE_WINDOW_SECONDS: i64 = 15 * 60;
-/// Failed sign-ins to one account within the window before it is throttled.
-pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
+/// Failed sign-ins of one account from one address before that pair has to wait.
+pub const FREE_FAILURES_PER_PAIR: u64 = 3;
+/// The wait after the first failure past [`FREE_FAILURES_PER_PAIR`]; it doubles with each
+/// further failure.
+pub const FIRST_PAIR_DELAY_SECONDS: i64 = 5;
+/// The longest wait between two tries of one pair.
+pub const MAX_PAIR_DELAY_SECONDS: i64 = 5 * 60;
 /// Failed sign-ins from one client address within the window before it is throttled.
 pub const MAX_FAILURES_PER_CLIENT: u64 = 20;
+/// Failed sign-ins to one account, from all addresses, within the window before it is
+/// throttled.
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 100;
 
 /// What became of a sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
     /// The email and password are right and the user is not disabled.
     SignedIn(Caller),
-    /// An unknown email, a wrong password or a disabled user: the same answer for all three.
+    /// An unknown email, a user without a password, a wrong password or a disabled user: the
+    /// same answer, after the same work, for all four.
     Refused,
-    /// Too many failed sign-ins to this account or from this client within the window; the
-    /// password was not checked.
-    Throttled,
+    /// Too many failed sign-ins for this pair, this client or this account; the password was
+    /// not checked. The client may try again after `retry_after_seconds`.
+    Throttled { retry_after_seconds: i64 },
+}
+
+/// The wait a pair with `failures` recent failures owes after its last one, if any.
+pub fn pair_delay_seconds(failures: u64) -> Option<i64> {
+    let past_free = failures.checked_sub(FREE_FAILURES_PER_PAIR)?;
+    // 5 · 2^9 already exceeds the cap, so the shift never overflows.
+    let doublings = u32::try_from(past_free.min(9)).unwrap_or(9);
+    Some((FIRST_PAIR_DELAY_SECONDS << doublings).min(MAX_PAIR_DELAY_SECONDS))
 }
 
 /// Checks a sign-in by `email` and `password` from `client_address` at `now` (Unix seconds).
 ///
-/// Invariants: an account with [`MAX_FAILURES_PER_ACCOUNT`] failures, or a client address
-/// with [`MAX_FAILURES_PER_CLIENT`], within the last [`THROTTLE_WINDOW_SECONDS`] is
-/// [`SignIn::Throttled`] before its password is looked at, so a right password does not get
-/// through either. A refusal counts one failure against the account and one against the
-/// client (written in one statement, so both count or neither) and forgets failures older
-/// than the window; a success forgets the account's failures, not the client's. The email is
-/// compared trimmed and in lower case.
+/// Invariants: the limits of the module's comment are checked first, and a throttled sign-in
+/// is [`SignIn::Throttled`] whatever its password. Otherwise the password is hashed in every
+/// case (see [`users::authenticate_password`]). A refusal counts one failure against the
+/// pair, the client and the account (written in one statement, so all count or none) and
+/// forgets failures older than the window; a success forgets the pair's failures, not the
+/// client's nor the account's, so that signing in does not reset a guesser's count. The email
+/// is compared trimmed and in lower case.
 pub async fn sign_in(
     db: &DatabaseConnection,
     email: &str,
@@ -48,42 +80,63 @@ pub async fn sign_in(
     now: i64,
 ) -> Result<SignIn> {
     let email = email.trim().to_lowercase();
-    let account_key = format!("account:{email}");
+    let pair_key = format!("pair:{email}|{client_address}");
     let client_key = format!("client:{client_address}");
-    if recent_failures(db, &account_key, now).await? >= MAX_FAILURES_PER_ACCOUNT
-        || recent_failures(db, &client_key, now).await? >= MAX_FAILURES_PER_CLIENT
-    {
-        return Ok(SignIn::Throttled);
+    let account_key = format!("account:{email}");
+    for (key, limit) in [
+        (&client_key, MAX_FAILURES_PER_CLIENT),
+        (&account_key, MAX_FAILURES_PER_ACCOUNT),
+    ] {
+        let (failures, oldest, _) = recent_failures(db, key, now).await?;
+        if failures >= limit {
+            let retry_after_seconds = (oldest + THROTTLE_WINDOW_SECONDS - now).max(1);
+            return Ok(SignIn::Throttled {
+                retry_after_seconds,
+            });
+        }
+    }
+    let (failures, _, latest) = recent_failures(db, &pair_key, now).await?;
+    if let Some(delay) = pair_delay_seconds(failures) {
+        let wait = latest + delay - now;
+        if wait > 0 {
+            return Ok(SignIn::Throttled {
+                retry_after_seconds: wait,
+            });
+        }
     }
     match users::authenticate_password(db, &email, password).await? {
         Some(caller) => {
-            forget_failures(db, &account_key).await?;
+            forget_failures(db, &pair_key).await?;
             Ok(SignIn::SignedIn(caller))
         }
         None => {
-            record_failure(db, &[&account_key, &client_key], now).await?;
+            record_failure(db, &[&pair_key, &client_key, &account_key], now).await?;
             Ok(SignIn::Refused)
         }
     }
 }
 
-/// The caller a session names by `user_id`: `None` when the user no longer exists or has
-/// been disabled, so that either takes effect at the next request; a changed role too.
-pub async fn session_caller(db: &DatabaseConnection, user_id: i32) -> Result<Option<Caller>> {
-    let user = user::Entity::find_by_id(user_id).one(db).await?;
-    match user.filter(|u| u.disabled_at.is_none()) {
-        Some(user) => Ok(Some(Caller::of(db, user).await?)),
-        None => Ok(None),
+/// The failed sign-ins against `key` within the window before `now`: how many, and when the
+/// oldest and the latest were (both 0 when there are none).
+async fn recent_failures(db: &DatabaseConnection, key: &str, now: i64) -> Result<(u64, i64, i64)> {
+    let recent = || {
+        login_attempt::Entity::find()
+            .filter(login_attempt::Column::Key.eq(key))
+            .filter(login_attempt::Column::AttemptedAt.gt(now - THROTTLE_WINDOW_SECONDS))
+    };
+    let failures = recent().count(db).await?;
+    if failures == 0 {
+        return Ok((0, 0, 0));
     }
-}
-
-/// Failed sign-ins against `key` within the window before `now`.
-async fn recent_failures(db: &DatabaseConnection, key: &str, now: i64) -> Result<u64> {
-    Ok(login_attempt::Entity::find()
-        .filter(login_attempt::Column::Key.eq(key))
-        .filter(login_attempt::Column::AttemptedAt.gt(now - THROTTLE_WINDOW_SECONDS))
-        .count(db)
-        .await?)
+    let span: Option<(Option<i64>, Option<i64>)> = recent()
+        .select_only()
+        .column_as(login_attempt::Column::AttemptedAt.min(), "oldest")
+        .column_as(login_attempt::Column::AttemptedAt.max(), "latest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (oldest, latest) = span.unwrap_or_default();
+    Ok((failures, oldest.unwrap_or(now), latest.unwrap_or(now)))
 }
 
 /// Records a failed sign-in against each key, and forgets attempts older than the window.
@@ -109,4 +162,20 @@ async fn forget_failures(db: &DatabaseConnection, key: &str) -> Result<()> {
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pair_waits_only_past_its_free_failures_and_the_wait_doubles_up_to_the_cap() {
+        assert_eq!(pair_delay_seconds(0), None);
+        assert_eq!(pair_delay_seconds(FREE_FAILURES_PER_PAIR - 1), None);
+        assert_eq!(pair_delay_seconds(FREE_FAILURES_PER_PAIR), Some(5));
+        assert_eq!(pair_delay_seconds(FREE_FAILURES_PER_PAIR + 1), Some(10));
+        assert_eq!(pair_delay_seconds(FREE_FAILURES_PER_PAIR + 5), Some(160));
+        assert_eq!(pair_delay_seconds(FREE_FAILURES_PER_PAIR + 6), Some(300));
+        assert_eq!(pair_delay_seconds(u64::MAX), Some(MAX_PAIR_DELAY_SECONDS));
+    }
 }

@@ -23,6 +23,7 @@ use crate::entity::{api_token, institution, user};
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::import::{ImportOptions, Rights};
+use crate::service::web_sessions;
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -364,8 +365,17 @@ pub async fn authenticate_token(db: &DatabaseConnection, token: &str) -> Result<
     Ok(Some(Caller::of(db, user).await?))
 }
 
-/// The caller whose email and password these are; `None` for an unknown email or a wrong
-/// password alike, so the answer does not tell which.
+/// A hash of no one's password with the same parameters as every stored one, made once: the
+/// sign-ins that have no hash to check (an unknown email, a user without a password) check
+/// this instead, so that they take as long as a wrong password does.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("no one's password, for timing only").unwrap_or_default())
+}
+
+/// The caller whose email and password these are; `None` for an unknown email, a user
+/// without a password, a wrong password and a disabled user alike, so the answer does not
+/// tell which. One argon2 verification runs in every case, so the time does not tell either.
 pub async fn authenticate_password(
     db: &DatabaseConnection,
     email: &str,
@@ -376,20 +386,74 @@ pub async fn authenticate_password(
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
         .await?;
-    // An unknown email costs one hash too, so timing does not tell which one failed.
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7J1eXhUsJ4VvD1wWq3iYPcFBLo2ipp/xjdEE5QaMn+Q";
-    let Some(user) = user else {
-        verify_password(password, DUMMY);
-        return Ok(None);
-    };
-    let matches = user
-        .password_hash
-        .as_deref()
-        .is_some_and(|stored| verify_password(password, stored));
-    if !matches || user.disabled_at.is_some() {
-        return Ok(None);
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.password_hash.as_deref())
+        .unwrap_or_else(|| dummy_hash());
+    let matches = verify_password(password, stored);
+    match user {
+        Some(user) if matches && user.password_hash.is_some() && user.disabled_at.is_none() => {
+            Ok(Some(Caller::of(db, user).await?))
+        }
+        _ => Ok(None),
     }
-    Ok(Some(Caller::of(db, user).await?))
+}
+
+/// Sets a new password for the user with `email` and ends every web session of theirs, in
+/// one transaction, so that a session signed in with the old password (or stolen with it)
+/// does not outlive it. Recorded in the audit trail, without the password or its hash.
+/// Returns how many sessions were ended.
+pub async fn set_password(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    actor: &str,
+) -> Result<u64> {
+    let password_hash = hash_password(password)?;
+    let txn = db::begin_write(db).await?;
+    let stored = find_user(&*txn, email).await?;
+    let email = stored.email.clone();
+    let user_id = stored.id;
+    let had_password = stored.password_hash.is_some();
+    let mut active = stored.into_active_model();
+    active.password_hash = Set(Some(password_hash));
+    active.update(&*txn).await?;
+    let ended = web_sessions::end_all(&*txn, user_id).await?;
+    audit::append(
+        &*txn,
+        AuditEvent::new(
+            actor,
+            "update",
+            "user",
+            &email,
+            json!({ "before": { "password": had_password }, "after": { "password": true }, "sessions_ended": ended }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Ends every web session of the user with `email` ("sign out everywhere"): each browser
+/// they are signed in on must sign in again. Recorded in the audit trail. Returns how many
+/// sessions were ended.
+pub async fn sign_out_everywhere(db: &DatabaseConnection, email: &str, actor: &str) -> Result<u64> {
+    let txn = db::begin_write(db).await?;
+    let stored = find_user(&*txn, email).await?;
+    let ended = web_sessions::end_all(&*txn, stored.id).await?;
+    audit::append(
+        &*txn,
+        AuditEvent::new(
+            actor,
+            "sign_out_everywhere",
+            "user",
+            &stored.email,
+            json!({ "sessions_ended": ended }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
 }
 
 /// The id of the institution with `code`; an unknown code is an error on `institution`.

@@ -220,9 +220,18 @@ fn html_error(
 }
 
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Web UI", |rocket| async {
+    AdHoc::try_on_ignite("Web UI", |rocket| async {
+        let settings = match crate::config::SessionSettings::from_figment(rocket.figment()) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("naptrack: {e}");
+                return Err(rocket);
+            }
+        };
         let rocket = demo::create_demo_users(rocket).await;
-        rocket
+        Ok(rocket
+            .manage(settings)
+            .attach(session::NoStore)
             .mount(
                 "/",
                 routes![
@@ -247,6 +256,7 @@ pub fn stage() -> AdHoc {
                     pages::audit::get_audit,
                     pages::users::get_users,
                     pages::users::post_access,
+                    pages::users::post_sign_out_everywhere,
                     forms::post_token,
                     forms::post_token_revocation,
                     forms::get_new_disbursement,
@@ -259,7 +269,7 @@ pub fn stage() -> AdHoc {
                     forms::post_import,
                 ],
             )
-            .register("/", catchers![html_error])
+            .register("/", catchers![html_error]))
     })
 }
 

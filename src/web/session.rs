@@ -1,39 +1,49 @@
 //! Sign-in, sessions, CSRF tokens and the throttling of failed sign-ins.
 //!
-//! The session is a Rocket private cookie (encrypted and authenticated with the app's
-//! `secret_key`): it holds the user's id and when they signed in, nothing else. Every request
-//! reads the user again from the database, so a disabled user or a changed role takes effect
-//! at once. The cookie is HttpOnly, SameSite=Lax, and Secure when the app serves TLS.
+//! A session lives on the server ([`web_sessions`]): the browser's cookie carries only a
+//! random token, in a Rocket private cookie (encrypted and authenticated with the app's
+//! `secret_key`). Every request looks the session up and reads the user again, so signing
+//! out, a password change, an admin's "sign out everywhere", a disabled user or a changed role
+//! take effect at once, for every copy of the cookie. A session ends 12 hours after sign-in
+//! and after `session_idle_minutes` without a request. The cookies are HttpOnly,
+//! SameSite=Lax, and Secure when the app serves TLS or, with `trust_proxy_tls`, when a
+//! reverse proxy says the browser came over TLS.
 //!
 //! Every form carries a CSRF token: a random value kept in its own private cookie and echoed
-//! in a hidden field; a POST whose field does not match the cookie is refused with 403. The
-//! API does not accept the session cookie at all (it keeps bearer tokens), so no state-changing
-//! API route can be reached with a cookie alone.
+//! in a hidden field; a POST whose field does not match the cookie is refused with 403. A new
+//! token is issued at sign-in and removed at sign-out, so it never outlives its session. The
+//! API does not accept the session cookie at all (it keeps bearer tokens), so no
+//! state-changing API route can be reached with a cookie alone.
+//!
+//! Every response to a signed-in request is `Cache-Control: no-store` ([`NoStore`]), so that
+//! pages and downloads with the plan's money do not stay in a shared computer's cache after
+//! sign-out; the public stylesheet and the sign-in page stay cacheable.
 //!
 //! Failed sign-ins are throttled by [`sessions::sign_in`]: past its limits the answer is 429
-//! whatever the password, so guessing stops.
+//! with `Retry-After`, whatever the password.
 
 use chrono::Utc;
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::form::{Form, FromForm};
 use rocket::http::uri::fmt::{Formatter, FromUriParam, Query, UriDisplay};
-use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::http::{Cookie, CookieJar, Header, SameSite, Status};
 use rocket::request::{FromRequest, Outcome, Request};
-use rocket::response::Redirect;
 use rocket::response::content::RawHtml;
-use rocket::{State, get, post, uri};
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Response, State, get, post, uri};
 use sea_orm::DatabaseConnection;
 
 use super::{Nav, WebError, render, urlencode};
+use crate::config::SessionSettings;
 use crate::domain::Role;
 use crate::error::Error;
 use crate::service::audit::hex;
 use crate::service::sessions::{self, SignIn};
 use crate::service::users::Caller;
+use crate::service::web_sessions::{self, Lifetime};
 
 const SESSION_COOKIE: &str = "naptrack_session";
 const CSRF_COOKIE: &str = "naptrack_csrf";
-/// How long a session lasts after sign-in.
-const SESSION_SECONDS: i64 = 12 * 60 * 60;
 
 /// The signed-in user of a web request. A request without a valid session is sent to the
 /// sign-in page (see [`WebError::SignIn`]).
@@ -89,9 +99,31 @@ fn random_hex(bytes: usize) -> Result<String, Error> {
     Ok(hex(&buffer))
 }
 
-/// Whether the app answers over TLS, so cookies are marked Secure.
+/// Whether the browser reached the app over TLS, so cookies are marked Secure: the app's own
+/// TLS, or, when `trust_proxy_tls` is set, a reverse proxy's `X-Forwarded-Proto: https`.
 fn served_over_tls(request: &Request<'_>) -> bool {
+    let trust_proxy = request
+        .rocket()
+        .state::<SessionSettings>()
+        .is_some_and(|s| s.trust_proxy_tls);
     request.rocket().config().tls_enabled()
+        || (trust_proxy
+            && request
+                .headers()
+                .get_one("X-Forwarded-Proto")
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
+}
+
+/// Whether this request's cookies are to be marked Secure (see [`served_over_tls`]).
+pub struct SecureCookies(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SecureCookies {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(SecureCookies(served_over_tls(request)))
+    }
 }
 
 fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -133,25 +165,25 @@ impl<'r> FromRequest<'r> for CsrfToken {
     }
 }
 
-/// The user id and sign-in time in the session cookie: `"<id>:<unix seconds>"`.
-fn read_session(jar: &CookieJar<'_>) -> Option<i32> {
-    let cookie = jar.get_private(SESSION_COOKIE)?;
-    let (id, since) = cookie.value().split_once(':')?;
-    let since: i64 = since.parse().ok()?;
-    let now = Utc::now().timestamp();
-    (now >= since && now - since < SESSION_SECONDS)
-        .then(|| id.parse().ok())
-        .flatten()
+/// The session token in the session cookie, if the cookie is there and was made by this app.
+fn session_token(jar: &CookieJar<'_>) -> Option<String> {
+    jar.get_private(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 async fn session_caller(request: &Request<'_>) -> Result<Option<Caller>, Error> {
-    let Some(user_id) = read_session(request.cookies()) else {
+    let Some(token) = session_token(request.cookies()) else {
         return Ok(None);
     };
     let Some(db) = request.rocket().state::<DatabaseConnection>() else {
         return Err(Error::Internal("no database".to_owned()));
     };
-    sessions::session_caller(db, user_id).await
+    let idle_minutes = request.rocket().state::<SessionSettings>().map_or_else(
+        || SessionSettings::default().session_idle_minutes,
+        |s| s.session_idle_minutes,
+    );
+    let lifetime = Lifetime::with_idle_minutes(idle_minutes);
+    web_sessions::resume(db, &token, Utc::now().timestamp(), lifetime).await
 }
 
 /// The signed-in user of this request once [`WebUser`] has read the session, kept for the
@@ -260,24 +292,54 @@ impl<'r> FromRequest<'r> for ClientAddress {
     }
 }
 
-/// The answer to a sign-in: a redirect to where the user was going, or the form again with
-/// the email kept and the reason.
-type LoginOutcome = Result<Redirect, (Status, RawHtml<String>)>;
+/// A refused sign-in: the form again with the email kept and the reason, and for a throttled
+/// one the seconds to wait in `Retry-After`.
+pub struct LoginRefusal {
+    status: Status,
+    retry_after_seconds: Option<i64>,
+    page: RawHtml<String>,
+}
 
-/// `POST /login`: checks the CSRF token, the throttle, then the password. An unknown email
-/// and a wrong password get the same answer.
+impl<'r> Responder<'r, 'static> for LoginRefusal {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status, self.page).respond_to(request)?;
+        if let Some(seconds) = self.retry_after_seconds {
+            response.set_header(Header::new("Retry-After", seconds.to_string()));
+        }
+        Ok(response)
+    }
+}
+
+/// The answer to a sign-in: a redirect to where the user was going, or a refusal.
+type LoginOutcome = Result<Redirect, LoginRefusal>;
+
+/// How long to wait, in words.
+fn wait_in_words(seconds: i64) -> String {
+    match seconds {
+        ..=1 => "a second".to_owned(),
+        2..=90 => format!("{seconds} seconds"),
+        _ => format!("{} minutes", (seconds + 59) / 60),
+    }
+}
+
+/// `POST /login`: checks the CSRF token, the throttle, then the password, and starts a
+/// session. An unknown email, a user without a password and a wrong password get the same
+/// answer.
 #[post("/login", data = "<form>")]
 pub async fn post_login(
     db: &State<DatabaseConnection>,
     jar: &CookieJar<'_>,
     csrf: CsrfToken,
     client: ClientAddress,
-    config: &rocket::Config,
+    secure: SecureCookies,
     form: Form<LoginForm>,
 ) -> Result<LoginOutcome, WebError> {
     check_token(&csrf.0, &form.csrf)?;
     let now = Utc::now().timestamp();
-    let refuse = |status: Status, message: &str| -> Result<LoginOutcome, WebError> {
+    let refuse = |status: Status,
+                  retry_after_seconds: Option<i64>,
+                  message: &str|
+     -> Result<LoginOutcome, WebError> {
         let page = render(&LoginPage {
             nav: Nav::anonymous(),
             csrf: csrf.0.clone(),
@@ -285,23 +347,34 @@ pub async fn post_login(
             next: safe_next(Some(&form.next)),
             error: Some(message.to_owned()),
         })?;
-        Ok(Err((status, page)))
+        Ok(Err(LoginRefusal {
+            status,
+            retry_after_seconds,
+            page,
+        }))
     };
     match sessions::sign_in(db, &form.email, &form.password, &client.0, now).await? {
         SignIn::SignedIn(caller) => {
-            jar.add_private(cookie(
-                SESSION_COOKIE,
-                format!("{}:{now}", caller.user_id),
-                config.tls_enabled(),
-            ));
+            let token = web_sessions::start(db, caller.user_id, now).await?;
+            jar.add_private(cookie(SESSION_COOKIE, token, secure.0));
+            // A CSRF token of its own for the session: one known before sign-in (to whoever
+            // saw the sign-in page of this browser) is not carried into it.
+            jar.add_private(cookie(CSRF_COOKIE, random_hex(32)?, secure.0));
             Ok(Ok(Redirect::to(safe_next(Some(&form.next)))))
         }
-        SignIn::Throttled => refuse(
+        SignIn::Throttled {
+            retry_after_seconds,
+        } => refuse(
             Status::TooManyRequests,
-            "Too many failed sign-ins. Wait 15 minutes and try again.",
+            Some(retry_after_seconds),
+            &format!(
+                "Too many failed sign-ins. Wait {} and try again.",
+                wait_in_words(retry_after_seconds)
+            ),
         ),
         SignIn::Refused => refuse(
             Status::Unauthorized,
+            None,
             "The email or the password is not right.",
         ),
     }
@@ -313,15 +386,40 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// `POST /logout`: ends the session (the CSRF token goes with it).
+/// `POST /logout`: ends the session on the server, so that no copy of the cookie works any
+/// more, and removes the cookies (the CSRF token goes with the session).
 #[post("/logout", data = "<form>")]
-pub fn post_logout(
+pub async fn post_logout(
+    db: &State<DatabaseConnection>,
     jar: &CookieJar<'_>,
     csrf: CsrfToken,
     form: Form<CsrfForm>,
 ) -> Result<Redirect, WebError> {
     check_token(&csrf.0, &form.csrf)?;
+    if let Some(token) = session_token(jar) {
+        web_sessions::end(db, &token).await?;
+    }
     jar.remove_private(Cookie::from(SESSION_COOKIE));
     jar.remove_private(Cookie::from(CSRF_COOKIE));
     Ok(Redirect::to(uri!(get_login(next = _))))
+}
+
+/// `Cache-Control: no-store` on every response to a request that [`WebUser`] signed in:
+/// its pages, its downloads and its error pages.
+pub struct NoStore;
+
+#[rocket::async_trait]
+impl Fairing for NoStore {
+    fn info(&self) -> Info {
+        Info {
+            name: "No caching of signed-in responses",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        if request.local_cache(|| SignedIn(None)).0.is_some() {
+            response.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
 }

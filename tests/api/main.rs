@@ -30,4 +30,5 @@ mod results_report;
 mod results_rules;
 mod roundtrip;
 mod trail;
+mod sessions;
 mod web;

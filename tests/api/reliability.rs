@@ -65,13 +65,18 @@ async fn send(
 
 /// The `naptrack` server as a process of its own, on a loopback port, with the repository's
 /// Rocket.toml and the release profile. Killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base_url: String,
 }
 
 impl Server {
     async fn start(test_db: &TestDb, name: &str) -> Server {
+        Server::start_with(test_db, name, &[]).await
+    }
+
+    /// The server with extra environment variables (`ROCKET_*` settings).
+    pub(crate) async fn start_with(test_db: &TestDb, name: &str, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -94,6 +99,7 @@ impl Server {
                 "hPRYyVRiMyxpw5sBB1XeCMN1kFsDCqKvBi2QJxBVHQk=",
             )
             .env("DATABASE_URL", &test_db.url)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -117,7 +123,7 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 

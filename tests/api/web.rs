@@ -22,7 +22,7 @@ pub(crate) fn csrf_of(page: &str) -> String {
     page[start..end].to_owned()
 }
 
-fn form_body(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(k, v)| format!("{k}={}", naptrack_urlencode(v)))
@@ -43,7 +43,7 @@ fn naptrack_urlencode(text: &str) -> String {
 
 impl TestApp {
     /// The CSRF token of the sign-in page, which also sets the CSRF cookie.
-    async fn login_csrf(&self) -> String {
+    pub(crate) async fn login_csrf(&self) -> String {
         let page = self.get("/login").await.into_string().await.unwrap();
         csrf_of(&page)
     }
@@ -200,11 +200,12 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
 }
 
 #[rocket::async_test]
-async fn repeated_failed_sign_ins_are_throttled_with_429_even_with_the_right_password() {
+async fn repeated_failed_sign_ins_from_one_address_make_it_wait_even_with_the_right_password() {
+    // After three failures (service/sessions.rs) the account and address pair must wait.
     let app = TestApp::spawn().await;
     add_user(&app, "clerk@ministry.example", Role::Recorder).await;
 
-    for _ in 0..5 {
+    for _ in 0..3 {
         let status = app
             .sign_in("clerk@ministry.example", "guess guess guess")
             .await;
@@ -217,7 +218,7 @@ async fn repeated_failed_sign_ins_are_throttled_with_429_even_with_the_right_pas
 
 #[rocket::async_test]
 async fn failed_sign_ins_from_one_address_are_throttled_whatever_account_or_header_they_name() {
-    // The limit per client address (service/sessions.rs), above the per-account one.
+    // The limit per client address (service/sessions.rs), whatever accounts it names.
     const MAX_FAILURES_PER_CLIENT: i64 = 20;
     let app = TestApp::spawn().await;
     add_user(&app, "clerk@ministry.example", Role::Recorder).await;

@@ -49,6 +49,8 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
 /// `GET /flags`: the flags of the plan as of a date (today, or the plan's last day), filtered
 /// by kind (funding gaps, results, integrity), severity and rule.
 #[get("/flags?<plan>&<kind>&<severity>&<rule>&<as_of>")]
+// A route's query parameters are its arguments, one each, as Rocket reads them.
+#[allow(clippy::too_many_arguments)]
 pub async fn get_flags(
     db: &State<DatabaseConnection>,
     settings: &State<Settings>,

@@ -138,3 +138,31 @@ pub async fn post_access(
         Err(e) => Err(e.into()),
     }
 }
+
+#[derive(FromForm)]
+pub struct SignOutForm {
+    #[field(default = String::new())]
+    csrf: String,
+    #[field(default = String::new())]
+    email: String,
+}
+
+/// `POST /users/sessions/end`: an admin signs a user out everywhere: every browser that user
+/// is signed in on (a stolen cookie's too) must sign in again. Recorded in the audit trail.
+#[post("/users/sessions/end", data = "<form>")]
+pub async fn post_sign_out_everywhere(
+    db: &State<DatabaseConnection>,
+    user: WebUser,
+    form: Form<SignOutForm>,
+) -> Result<Result<Redirect, (Status, RawHtml<String>)>, WebError> {
+    user.check_csrf(&form.csrf)?;
+    user.require(crate::auth::Admin::ROLES)?;
+    match users::sign_out_everywhere(db, &form.email, &user.caller.actor()).await {
+        Ok(_) => Ok(Ok(Redirect::to(uri!(get_users)))),
+        Err(e @ Error::NotFound(_)) => {
+            let page = users_page(db, &user, None, Some(e.user_message())).await?;
+            Ok(Err((Status::UnprocessableEntity, page)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
