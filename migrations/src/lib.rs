@@ -9,6 +9,7 @@ mod m20261211_000003_disbursement_cover;
 mod m20261212_000004_disbursement_month;
 mod m20261213_000005_indicators;
 mod m20261214_000006_activity_sector;
+mod m20261215_000007_audit_checkpoints;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000004_disbursement_month::Migration),
             Box::new(m20261213_000005_indicators::Migration),
             Box::new(m20261214_000006_activity_sector::Migration),
+            Box::new(m20261215_000007_audit_checkpoints::Migration),
         ]
     }
 }
