@@ -14,7 +14,6 @@ use crate::domain::flags::Kind;
 use crate::domain::records::guard_formula;
 use crate::domain::records::{RecordKind, UnknownRecordKind};
 use crate::error::{Error, Result};
-use crate::service::audit::{self, Verification};
 use crate::service::export;
 use crate::service::flags;
 use crate::service::iati;
@@ -25,8 +24,10 @@ use crate::service::results;
 use crate::service::statements;
 use std::io::Write;
 
+mod audit;
 mod user;
 
+pub use audit::{AuditCommand, KeygenArgs, VerifyArgs};
 pub use user::{TokenCommand, UserAddArgs, UserCommand, UserSetArgs};
 
 /// naptrack: track the funding of a national action plan and flag unfunded obligations.
@@ -205,12 +206,6 @@ pub struct ExecutionArgs {
     pub format: Format,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check the audit trail's hash chain; exit 0 when intact.
-    Verify,
-}
-
 /// Runs the command line: the server, or one command. Errors go to standard error and make
 /// the exit status non-zero.
 pub async fn run(cli: Cli) -> ExitCode {
@@ -265,7 +260,7 @@ async fn run_command(
         }
         Command::Report(ReportCommand::Results(args)) => print_results(db, args).await,
         Command::User(command) => user::run(db, command).await,
-        Command::Audit(AuditCommand::Verify) => audit_verify(db).await,
+        Command::Audit(command) => audit::run(db, settings, command).await,
         Command::Backup(args) => {
             crate::service::backup::backup(db, &args.file).await?;
             println!("backup written to {}", args.file.display());
@@ -438,26 +433,6 @@ where
         Err(e) => {
             std::fs::remove_file(&partial).ok();
             Err(e)
-        }
-    }
-}
-
-async fn audit_verify(db: &DatabaseConnection) -> Result<ExitCode> {
-    match audit::verify(db).await? {
-        Verification::Intact { entries, head } => {
-            println!("the audit trail is intact: {entries} entries; head hash {head}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Verification::Broken { entry, reason } => {
-            eprintln!("naptrack: the audit trail is broken at entry {entry}: {reason}");
-            Ok(ExitCode::FAILURE)
-        }
-        Verification::Differs { reason, .. } => {
-            eprintln!(
-                "naptrack: the audit trail is intact, but the records are not what it says: \
-                 {reason}"
-            );
-            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -681,6 +656,16 @@ async fn print_donor_statement(
                     "{}  {:<8}  {:<24}  {}",
                     flag.fiscal_year, flag.severity, flag.rule, flag.message
                 )?;
+            }
+            writeln!(out)?;
+            match &statement.checkpoint {
+                Some(c) => writeln!(
+                    out,
+                    "Audit checkpoint: entry {} with hash {}, signed at {} by public key {}; \
+                     signature {}",
+                    c.entries, c.head_hash, c.signed_at, c.public_key, c.signature
+                )?,
+                None => writeln!(out, "Audit checkpoint: none signed yet")?,
             }
         }
     }

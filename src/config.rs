@@ -39,6 +39,15 @@ pub struct Settings {
     /// The publisher named in the IATI export (`[default.iati]`).
     #[serde(default)]
     pub iati: IatiSettings,
+    /// The Ed25519 key file that signs audit checkpoints (`naptrack audit keygen` writes
+    /// one). It lives outside the database on purpose: whoever can change the database must
+    /// not also be able to sign a rewritten trail. No key, no checkpoints.
+    #[serde(default)]
+    pub audit_key_file: Option<PathBuf>,
+    /// How often the server signs a checkpoint of the audit trail, in minutes, when the head
+    /// moved; 0 (the default) leaves it to `naptrack audit checkpoint`.
+    #[serde(default)]
+    pub audit_checkpoint_interval_minutes: u64,
 }
 
 /// Who publishes the IATI file. Every activity's identifier begins with `reporting_org_ref`,

@@ -29,6 +29,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .manage(service::report_cache::ReportCache::default())
         .manage(service::import::CatalogCache::default())
         .attach(service::samples::stage())
+        .attach(service::checkpoints::stage())
         .attach(api::stage())
         .attach(web::stage())
         .attach(headers::stage())

@@ -11,6 +11,7 @@ mod m20261213_000005_indicators;
 mod m20261214_000006_activity_sector;
 mod m20261215_000007_audit_rows;
 mod m20261216_000008_web_sessions;
+mod m20261217_000009_audit_checkpoints;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000006_activity_sector::Migration),
             Box::new(m20261215_000007_audit_rows::Migration),
             Box::new(m20261216_000008_web_sessions::Migration),
+            Box::new(m20261217_000009_audit_checkpoints::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod api_token;
+pub mod audit_checkpoint;
 pub mod audit_entry;
 pub mod budget_line;
 pub mod commitment;

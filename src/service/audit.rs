@@ -5,8 +5,9 @@
 //! Each entry carries the SHA-256 of the previous entry and its own SHA-256 over its sequence
 //! number, time, actor, action, record type, key, details and that previous hash. Changing,
 //! inserting or deleting any past entry breaks the chain, and `verify` names the first entry
-//! where it breaks. (Removing entries from the end leaves a shorter valid chain; `verify`
-//! prints the head hash and count so auditors can note them and compare later.)
+//! where it breaks. (Removing entries from the end, or rewriting the trail from some entry on
+//! with every later hash recomputed, leaves a valid chain; signed checkpoints of the head,
+//! [`crate::service::checkpoints`], catch both.)
 //!
 //! Appends are serialised: SQLite has one writer at a time, and on PostgreSQL the app's write
 //! lock (see [`crate::db::lock_writers`]) is held to the end of the transaction; a unique index
@@ -95,6 +96,19 @@ pub async fn head<C: ConnectionTrait>(conn: &C) -> Result<Option<(i64, String)>>
         .column(audit_entry::Column::Id)
         .column(audit_entry::Column::Hash)
         .order_by_desc(audit_entry::Column::Id)
+        .into_tuple()
+        .one(conn)
+        .await?)
+}
+
+/// The stored hash of entry `id`, when the trail holds that entry.
+///
+/// Read as stored, not recomputed: it means what the entry says only once [`verify`] has
+/// found the chain up to `id` intact (a signed checkpoint is compared with it that way).
+pub async fn stored_hash<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<String>> {
+    Ok(audit_entry::Entity::find_by_id(id)
+        .select_only()
+        .column(audit_entry::Column::Hash)
         .into_tuple()
         .one(conn)
         .await?)

@@ -15,6 +15,10 @@
 //! so budget lines in other currencies are converted to the plan's currency by the report
 //! rules (rate of the first day of the fiscal year, rounded half-to-even per line): each
 //! budget equals the allocation the execution report shows for that activity and year.
+//!
+//! Right after the XML declaration, a comment carries the audit trail's latest signed
+//! checkpoint (see [`checkpoints`]), so every donor who downloads the file keeps a head that
+//! the ministry's trail must go on holding.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -38,6 +42,7 @@ use crate::domain::iati::{self, xml_safe};
 use crate::entity::{activity, budget_line, funding_source, institution, objective, plan};
 use crate::error::{Error, FieldError, Result};
 use crate::money::Amount;
+use crate::service::checkpoints::{self, Checkpoint};
 use crate::service::plans::resolve_plan;
 use crate::service::rates::rate_table;
 use crate::service::records::collate_bytewise;
@@ -130,8 +135,14 @@ pub async fn export_iati<W: Write>(
         results_left_out: context.results.left_out.clone(),
         ..IatiSummary::default()
     };
+    let checkpoint = checkpoints::latest(db).await?;
     let mut xml = Writer::new_with_indent(out, b' ', 2);
     xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    if let Some(checkpoint) = checkpoint {
+        xml.write_event(Event::Comment(BytesText::from_escaped(checkpoint_comment(
+            &checkpoint,
+        )?)))?;
+    }
     let generated = options
         .generated_at
         .to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -152,6 +163,20 @@ pub async fn export_iati<W: Write>(
     xml.get_mut().write_all(b"\n")?;
     xml.into_inner().flush()?;
     Ok(summary)
+}
+
+/// The text of the comment that carries the latest audit checkpoint: its JSON on one line,
+/// as `naptrack audit verify --checkpoint` reads it. A comment leaves the document as valid
+/// as before, and every field is digits, hex or an RFC 3339 time, so the JSON never holds
+/// the `--` a comment may not contain.
+fn checkpoint_comment(checkpoint: &Checkpoint) -> Result<String> {
+    let json = serde_json::to_string(checkpoint).map_err(|e| Error::Internal(e.to_string()))?;
+    if json.contains("--") {
+        return Err(Error::Internal(
+            "the audit checkpoint cannot be written as an XML comment".to_owned(),
+        ));
+    }
+    Ok(format!(" naptrack audit checkpoint: {json} "))
 }
 
 /// An organisation as IATI names it: its identifier where known, its type where one fits, and

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod checkpoints;
 pub mod export;
 pub mod flags;
 pub mod iati;

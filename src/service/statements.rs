@@ -18,6 +18,7 @@ use crate::domain::records::guard_formula;
 use crate::entity::{funding_source, institution, plan};
 use crate::error::{Error, Result};
 use crate::money::Amount;
+use crate::service::checkpoints::{self, Checkpoint};
 use crate::service::flags::{self, Scope};
 use crate::service::rates::rate_table;
 use crate::service::reports::{self, Dimension, ExecutionReport, Filters};
@@ -65,6 +66,9 @@ pub struct DonorStatement {
     /// year of the plan as of its last day (today in the current year): year by year, most
     /// urgent first within a year.
     pub red_flags: Vec<Flag>,
+    /// The latest signed checkpoint of the audit trail, so that every donor keeps a head the
+    /// trail must go on holding (see [`crate::service::checkpoints`]); none before the first.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// The statement of `giver`'s money in `plan`, with the red flags of its payments under
@@ -121,6 +125,7 @@ pub async fn donor_statement(
     let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))?;
     let sources = funding_sources_of(db, &giver).await?;
     let red_flags = red_flags(db, plan, &sources, thresholds).await?;
+    let checkpoint = checkpoints::latest(db).await?;
     Ok(DonorStatement {
         plan: plan.code.clone(),
         currency: plan.currency,
@@ -130,6 +135,7 @@ pub async fn donor_statement(
         disbursements,
         disbursed,
         red_flags,
+        checkpoint,
     })
 }
 

@@ -15,6 +15,7 @@ use super::{Nav, Page, WebError, render};
 use crate::config::Settings;
 use crate::entity::plan;
 use crate::error::{Error, Result};
+use crate::service::checkpoints::Checkpoint;
 use crate::service::statements::{self, DonorStatement, Giver, GiverChoice, Givers, Part};
 
 /// One payment as the page shows it.
@@ -57,6 +58,15 @@ struct StatementView {
     red_flags: Vec<RedFlagRow>,
     /// Each part's CSV download: what it holds and its address.
     downloads: Vec<(&'static str, String)>,
+    /// The latest signed checkpoint of the audit trail, with its JSON for an auditor to copy.
+    checkpoint: Option<CheckpointView>,
+}
+
+/// The audit checkpoint as the page shows it.
+struct CheckpointView {
+    checkpoint: Checkpoint,
+    json: String,
+    public_key_pem: String,
 }
 
 #[derive(Template)]
@@ -188,6 +198,18 @@ fn statement_view(
             })
             .collect(),
         downloads,
+        checkpoint: statement
+            .checkpoint
+            .as_ref()
+            .map(|checkpoint| -> Result<CheckpointView> {
+                Ok(CheckpointView {
+                    json: serde_json::to_string_pretty(checkpoint)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
+                    public_key_pem: checkpoint.public_key_pem()?,
+                    checkpoint: checkpoint.clone(),
+                })
+            })
+            .transpose()?,
     })
 }
 

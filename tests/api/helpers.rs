@@ -86,6 +86,8 @@ impl TestDb {
             database_max_connections: None,
             flags: Default::default(),
             iati: Default::default(),
+            audit_key_file: None,
+            audit_checkpoint_interval_minutes: 0,
         };
         naptrack::db::connect_and_migrate(&settings)
             .await

@@ -8,6 +8,7 @@ mod helpers;
 
 mod bound;
 mod browser;
+mod checkpoints;
 mod cli;
 mod dates;
 mod export;

@@ -439,6 +439,8 @@ async fn sqlite_in(dir: &tempfile::TempDir) -> DatabaseConnection {
         database_max_connections: None,
         flags: Default::default(),
         iati: Default::default(),
+        audit_key_file: None,
+        audit_checkpoint_interval_minutes: 0,
     };
     naptrack::db::connect_and_migrate(&settings).await.unwrap()
 }
