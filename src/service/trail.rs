@@ -52,6 +52,11 @@ pub fn record_key(record: &Record) -> String {
 /// preceded by its length, so that no two different records hash alike by moving text from
 /// one cell to the next.
 pub fn record_hash(record: &Record) -> String {
+    hex(&record_hash_bytes(record))
+}
+
+/// [`record_hash`] as its 32 bytes.
+fn record_hash_bytes(record: &Record) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(record.kind.name().as_bytes());
     for cell in &record.cells {
@@ -61,7 +66,7 @@ pub fn record_hash(record: &Record) -> String {
         hasher.update(b"\x1f");
         hasher.update(text.as_bytes());
     }
-    hex(&hasher.finalize())
+    hasher.finalize().into()
 }
 
 /// The count and digest of the rows an entry wrote, as its details carry them.
@@ -190,7 +195,7 @@ pub fn digest_of(record: &Record) -> RowsDigest {
 async fn trail_state<C: ConnectionTrait + StreamTrait>(
     conn: &C,
     kind: RecordKind,
-) -> Result<HashMap<String, (String, i64)>> {
+) -> Result<HashMap<String, ([u8; 32], i64)>> {
     let backend = ConnectionTrait::get_database_backend(conn);
     let placeholder = if backend == DbBackend::Postgres {
         "$1"
@@ -212,8 +217,13 @@ async fn trail_state<C: ConnectionTrait + StreamTrait>(
     let mut state = HashMap::new();
     while let Some(row) = rows.try_next().await? {
         let key: String = row.try_get("", "entity_key")?;
-        let hash: String = row.try_get("", "row_hash")?;
+        let text: String = row.try_get("", "row_hash")?;
         let entry: i64 = row.try_get("", "entry_id")?;
+        // A row hash that is not 32 bytes of hex matches no record: it is reported as such.
+        let mut hash = [0u8; 32];
+        if ::hex::decode_to_slice(&text, &mut hash).is_err() {
+            hash = [0xff; 32];
+        }
         state.insert(key, (hash, entry));
     }
     Ok(state)
@@ -266,7 +276,7 @@ where
         let mut records = std::pin::pin!(records);
         while let Some(record) = records.try_next().await? {
             let key = record_key(&record);
-            let hash = record_hash(&record);
+            let hash = record_hash_bytes(&record);
             match state.remove(&key) {
                 Some((known, _)) if known == hash => {}
                 Some((_, entry)) => {
@@ -301,7 +311,7 @@ trait AsyncRecordSink {
     async fn take(
         &mut self,
         key: String,
-        hash: String,
+        hash: [u8; 32],
         entry: Option<i64>,
     ) -> Result<Option<RecordDifference>>;
 }
@@ -313,7 +323,7 @@ impl AsyncRecordSink for FirstDifference {
     async fn take(
         &mut self,
         key: String,
-        _hash: String,
+        _hash: [u8; 32],
         entry: Option<i64>,
     ) -> Result<Option<RecordDifference>> {
         let what = singular(self.0);
@@ -345,13 +355,10 @@ impl AsyncRecordSink for TakeUp {
     async fn take(
         &mut self,
         key: String,
-        hash: String,
+        hash: [u8; 32],
         _entry: Option<i64>,
     ) -> Result<Option<RecordDifference>> {
-        let mut bytes = [0u8; 32];
-        ::hex::decode_to_slice(&hash, &mut bytes)
-            .map_err(|e| Error::Internal(format!("a record hash is not hexadecimal: {e}")))?;
-        self.0.push((key, bytes));
+        self.0.push((key, hash));
         Ok(None)
     }
 }
@@ -410,7 +417,7 @@ impl<T: AsyncRecordSink> AsyncRecordSink for &mut T {
     async fn take(
         &mut self,
         key: String,
-        hash: String,
+        hash: [u8; 32],
         entry: Option<i64>,
     ) -> Result<Option<RecordDifference>> {
         (**self).take(key, hash, entry).await

@@ -166,6 +166,8 @@ fn entry_hash(entry: &audit_entry::Model) -> String {
 
 /// Forges entry `from`'s details and recomputes its hash and every later entry's link and
 /// hash, as someone who knows the algorithm (it is no secret) would: the chain stays valid.
+/// The forger keeps the digest of the records the entry wrote (`trail_rows`), so that the
+/// records still match the trail and only a checkpoint can tell.
 async fn rehash_from(db: &DatabaseConnection, from: i64) {
     let entries = audit_entry::Entity::find()
         .order_by_asc(audit_entry::Column::Id)
@@ -175,7 +177,9 @@ async fn rehash_from(db: &DatabaseConnection, from: i64) {
     let mut prev_hash: Option<String> = None;
     for mut entry in entries.into_iter().filter(|e| e.id >= from) {
         if entry.id == from {
-            entry.details = r#"{"forged": true}"#.to_owned();
+            let mut details: Value = serde_json::from_str(&entry.details).unwrap();
+            details["forged"] = Value::Bool(true);
+            entry.details = details.to_string();
         }
         if let Some(prev) = prev_hash.take() {
             entry.prev_hash = prev;

@@ -30,6 +30,6 @@ mod results_form;
 mod results_report;
 mod results_rules;
 mod roundtrip;
-mod trail;
 mod sessions;
+mod trail;
 mod web;
