@@ -1,22 +1,24 @@
 //! The facts of the integrity rules: the fiscal year's payments up to the as-of date, read in
 //! one pass in date order (reversals and every payment reversed on or before the as-of date
 //! left out), each converted to the plan currency at its own date; and, for `YEAR_END_SPIKE`,
-//! what each budget line paid in the year before and in that year's final month, summed in the
-//! database.
+//! what each budget line paid in the year before and in that year's final month, read in one
+//! pass too and summed here.
 
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use sea_orm::{DatabaseConnection, DbBackend};
+use futures_util::TryStreamExt;
+use sea_orm::{DatabaseConnection, DbBackend, StreamTrait};
 
-use super::query::{Part, all, read_part, total_in};
-use crate::db::{Binds, exact_sum_sql};
+use super::query::{Part, all, total_in};
+use crate::db::Binds;
 use crate::domain::Currency;
 use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{PaidLineFacts, PayeeFacts, PaymentFact, PaymentFacts, YearEndFacts};
 use crate::entity::plan;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::money::Amount;
 
 /// A budget line's place in [`PaymentFacts::lines`], by its id.
 type LineIndex = HashMap<i32, usize>;
@@ -192,8 +194,10 @@ async fn payments(
 }
 
 /// What each budget line paid in the year `(first, last)` and in its final month, in the plan
-/// currency: summed in the database per line, currency and part of the year (and per day for
-/// the rare payments in another currency, to convert them at their date).
+/// currency: the year's payments read once through the index on (budget line, date) and summed
+/// here per line, currency and part of the year (and per day for the rare payments in another
+/// currency, to convert them at their date). Summing here rather than with GROUP BY spares
+/// SQLite a temporary B-tree on disk for the year's rows.
 async fn year_end(
     db: &DatabaseConnection,
     plan: &plan::Model,
@@ -205,46 +209,49 @@ async fn year_end(
 ) -> Result<Vec<YearEndFacts>> {
     let month_start = last.with_day(1).unwrap_or(last);
     let mut q = Binds::new(db.get_database_backend());
-    let sum = exact_sum_sql("d.amount");
-    // The grouped expressions are written once, so that each backend sees the same text (and
-    // the same placeholders) in the select list and in GROUP BY.
-    let value_date = format!(
-        "CASE WHEN d.currency = {} THEN NULL ELSE d.date END",
-        q.bind(plan.currency.code().to_owned())
-    );
-    let final_month = format!(
-        "CASE WHEN d.date >= {} THEN 1 ELSE 0 END",
-        q.bind(month_start)
-    );
     let sql = format!(
-        "SELECT d.budget_line_id AS line_id, d.currency AS currency, {value_date} AS value_date, \
-         {final_month} AS final_month, {sum} AS total \
-         FROM disbursements d WHERE {} AND d.date >= {} AND d.date <= {} AND {} \
-         AND {} GROUP BY d.budget_line_id, d.currency, {value_date}, {final_month}",
+        "SELECT d.budget_line_id AS line_id, d.currency AS currency, d.date AS date, \
+         d.amount AS amount FROM disbursements d WHERE {} AND d.date >= {} AND d.date <= {} \
+         AND {} AND {}",
         on_the_plans_lines(&mut q, plan),
         q.bind(first),
         q.bind(last),
         neither_reversal_nor_reversed(&mut q, as_of),
         scope.condition(&mut q),
     );
-    // Per line: the parts of the whole year, and those of its final month.
-    let mut parts: HashMap<usize, (Vec<Part>, Vec<Part>)> = HashMap::new();
-    for row in all(db, q, sql).await? {
+    // (line, currency, the day to convert on when not the plan's, in the final month) → sum.
+    let mut sums: HashMap<(usize, Currency, Option<NaiveDate>, bool), Amount> = HashMap::new();
+    let rows = db.stream_raw(q.statement(sql)).await?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(row) = rows.try_next().await? {
         let line_id: i32 = row.try_get("", "line_id")?;
         let Some(&line) = index.get(&line_id) else {
             continue;
         };
-        let in_final_month: i32 = row.try_get("", "final_month")?;
-        let part = read_part(&row)?;
+        let currency: Currency = row.try_get("", "currency")?;
+        let date: NaiveDate = row.try_get("", "date")?;
+        let amount: Amount = row.try_get("", "amount")?;
+        let value_date = (currency != plan.currency).then_some(date);
+        let sum = sums
+            .entry((line, currency, value_date, date >= month_start))
+            .or_insert(Amount::ZERO);
+        *sum = sum
+            .checked_add(amount)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    // Per line: the parts of the whole year, and those of its final month.
+    let mut parts: HashMap<usize, (Vec<Part>, Vec<Part>)> = HashMap::new();
+    for ((line, currency, value_date, in_final_month), total) in sums {
+        let part = || Part {
+            currency,
+            value_date,
+            total,
+        };
         let entry = parts.entry(line).or_default();
-        if in_final_month == 1 {
-            entry.1.push(Part {
-                currency: part.currency,
-                value_date: part.value_date,
-                total: part.total,
-            });
+        if in_final_month {
+            entry.1.push(part());
         }
-        entry.0.push(part);
+        entry.0.push(part());
     }
     let mut facts = Vec::with_capacity(parts.len());
     for (line, (year, month)) in parts {
