@@ -211,6 +211,24 @@ impl RecordKind {
         }
     }
 
+    /// One record of the kind, as a sentence names it (`budget line`).
+    pub fn one(self) -> &'static str {
+        match self {
+            RecordKind::Institutions => "institution",
+            RecordKind::FundingSources => "funding source",
+            RecordKind::Plans => "plan",
+            RecordKind::Objectives => "objective",
+            RecordKind::Activities => "activity",
+            RecordKind::Obligations => "obligation",
+            RecordKind::BudgetLines => "budget line",
+            RecordKind::Commitments => "commitment",
+            RecordKind::Disbursements => "disbursement",
+            RecordKind::ExchangeRates => "exchange rate",
+            RecordKind::Indicators => "indicator",
+            RecordKind::IndicatorValues => "indicator value",
+        }
+    }
+
     /// The file name in an import directory (`budget_lines.csv`).
     pub fn file_name(self) -> &'static str {
         match self {

@@ -12,6 +12,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::domain::Currency;
+use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{Flag, Thresholds};
 use crate::domain::records::guard_formula;
@@ -121,10 +122,11 @@ pub async fn donor_statement(
     };
     let by_activity = reports::execution(db, plan, Dimension::Activity, filters.clone()).await?;
     let by_fiscal_year = reports::execution(db, plan, Dimension::FiscalYear, filters).await?;
-    let disbursements = payments(db, plan, &giver).await?;
+    let rates = rate_table(db).await?;
+    let disbursements = payments(db, plan, &giver, &rates).await?;
     let disbursed = Amount::checked_sum(disbursements.iter().map(|p| p.plan_amount))?;
     let sources = funding_sources_of(db, &giver).await?;
-    let red_flags = red_flags(db, plan, &sources, thresholds).await?;
+    let red_flags = red_flags(db, plan, (&sources, &rates), thresholds).await?;
     let checkpoint = checkpoints::latest(db).await?;
     Ok(DonorStatement {
         plan: plan.code.clone(),
@@ -172,7 +174,7 @@ async fn funding_sources_of(db: &DatabaseConnection, giver: &Giver) -> Result<Ve
 async fn red_flags(
     db: &DatabaseConnection,
     plan: &plan::Model,
-    sources: &[i32],
+    (sources, rates): (&[i32], &RateTable),
     thresholds: &Thresholds,
 ) -> Result<Vec<Flag>> {
     let Some(start) = FiscalYearStart::new(plan.fiscal_year_start_month) else {
@@ -189,7 +191,8 @@ async fn red_flags(
         }
         let as_of = last.min(today);
         let scope = Scope::FundingSources(sources);
-        found.extend(flags::integrity_flags(db, plan, as_of, thresholds, scope).await?);
+        let year_flags = flags::integrity_flags(db, plan, (as_of, rates), thresholds, scope);
+        found.extend(year_flags.await?);
     }
     Ok(found)
 }
@@ -198,6 +201,7 @@ async fn payments(
     db: &DatabaseConnection,
     plan: &plan::Model,
     giver: &Giver,
+    rates: &RateTable,
 ) -> Result<Vec<PaymentLine>> {
     let backend = db.get_database_backend();
     let (p1, p2) = if backend == DbBackend::Postgres {
@@ -220,7 +224,6 @@ async fn payments(
          LEFT JOIN disbursements r ON r.id = d.reverses_id \
          WHERE d.plan_id = {p1} AND {condition} ORDER BY d.date, d.id"
     );
-    let rates = rate_table(db).await?;
     let mut rows = db
         .stream_raw(Statement::from_sql_and_values(
             backend,

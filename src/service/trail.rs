@@ -20,11 +20,11 @@
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, StreamTrait, Value};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Statement, StreamTrait, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db;
+use crate::db::{self, Binds};
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::{Error, Result};
@@ -196,23 +196,12 @@ async fn trail_state<C: ConnectionTrait + StreamTrait>(
     conn: &C,
     kind: RecordKind,
 ) -> Result<HashMap<String, ([u8; 32], i64)>> {
-    let backend = ConnectionTrait::get_database_backend(conn);
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?1"
-    };
+    let mut q = Binds::new(ConnectionTrait::get_database_backend(conn));
     let sql = format!(
-        "SELECT entity_key, row_hash, entry_id FROM audit_rows WHERE entity = {placeholder} \
-         ORDER BY id"
+        "SELECT entity_key, row_hash, entry_id FROM audit_rows WHERE entity = {} ORDER BY id",
+        q.bind(kind.name())
     );
-    let rows = conn
-        .stream_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [Value::from(kind.name())],
-        ))
-        .await?;
+    let rows = conn.stream_raw(q.statement(sql)).await?;
     let mut rows = std::pin::pin!(rows);
     let mut state = HashMap::new();
     while let Some(row) = rows.try_next().await? {
@@ -243,28 +232,31 @@ pub struct RecordDifference {
 
 /// The plans' ids, for the kinds that are read one plan at a time.
 async fn plan_ids<C: ConnectionTrait>(conn: &C) -> Result<Vec<i32>> {
-    let mut ids: Vec<i32> = plan::Entity::find()
+    Ok(plan::Entity::find()
+        .order_by_asc(plan::Column::Id)
         .all(conn)
         .await?
         .into_iter()
         .map(|p| p.id)
-        .collect();
-    ids.sort_unstable();
-    Ok(ids)
+        .collect())
 }
 
-/// Compares the records of `kind` with the trail: calls `changed` with each record whose
-/// content the trail does not hold as its last row (new or changed), and returns the first
-/// record the trail holds that no longer exists.
-async fn compare<C, F>(
+/// A record the trail does not hold as it is: new (no entry) or changed since `entry`.
+struct Unknown {
+    key: String,
+    hash: [u8; 32],
+    entry: Option<i64>,
+}
+
+/// Compares the records of `kind` with the trail, streaming them in key order: calls `each`
+/// with every record whose content is not the last row the trail holds for it, and stops at
+/// the first difference `each` returns. Without one, the result is the first record the trail
+/// holds that no longer exists, if any.
+async fn compare<C: ConnectionTrait + StreamTrait>(
     conn: &C,
     kind: RecordKind,
-    mut changed: F,
-) -> Result<Option<RecordDifference>>
-where
-    C: ConnectionTrait + StreamTrait,
-    F: AsyncRecordSink,
-{
+    mut each: impl FnMut(Unknown) -> Option<RecordDifference>,
+) -> Result<Option<RecordDifference>> {
     let mut state = trail_state(conn, kind).await?;
     let scopes: Vec<Option<i32>> = if kind.is_plan_scoped() {
         plan_ids(conn).await?.into_iter().map(Some).collect()
@@ -277,18 +269,13 @@ where
         while let Some(record) = records.try_next().await? {
             let key = record_key(&record);
             let hash = record_hash_bytes(&record);
-            match state.remove(&key) {
-                Some((known, _)) if known == hash => {}
-                Some((_, entry)) => {
-                    if let Some(stop) = changed.take(key, hash, Some(entry)).await? {
-                        return Ok(Some(stop));
-                    }
-                }
-                None => {
-                    if let Some(stop) = changed.take(key, hash, None).await? {
-                        return Ok(Some(stop));
-                    }
-                }
+            let entry = match state.remove(&key) {
+                Some((known, _)) if known == hash => continue,
+                Some((_, entry)) => Some(entry),
+                None => None,
+            };
+            if let Some(stop) = each(Unknown { key, hash, entry }) {
+                return Ok(Some(stop));
             }
         }
     }
@@ -298,36 +285,22 @@ where
         reason: format!(
             "{} {key} is in the audit trail (entry {entry}) but no longer in the database: \
              it was deleted outside naptrack",
-            singular(kind)
+            kind.one()
         ),
         key,
         entry: Some(entry),
     }))
 }
 
-/// What [`compare`] does with each record that the trail does not hold as it is: either stop
-/// with a difference, or take it up.
-trait AsyncRecordSink {
-    async fn take(
-        &mut self,
-        key: String,
-        hash: [u8; 32],
-        entry: Option<i64>,
-    ) -> Result<Option<RecordDifference>>;
-}
-
-/// Stops at the first difference, naming it.
-struct FirstDifference(RecordKind);
-
-impl AsyncRecordSink for FirstDifference {
-    async fn take(
-        &mut self,
-        key: String,
-        _hash: [u8; 32],
-        entry: Option<i64>,
-    ) -> Result<Option<RecordDifference>> {
-        let what = singular(self.0);
-        let reason = match entry {
+/// The first record of `kind` that is not what the trail says, if any.
+pub async fn first_difference<C: ConnectionTrait + StreamTrait>(
+    conn: &C,
+    kind: RecordKind,
+) -> Result<Option<RecordDifference>> {
+    compare(conn, kind, |unknown| {
+        let what = kind.one();
+        let key = unknown.key;
+        let reason = match unknown.entry {
             Some(entry) => format!(
                 "{what} {key} is not what the audit trail last recorded for it (entry {entry}): \
                  it was changed outside naptrack"
@@ -336,45 +309,14 @@ impl AsyncRecordSink for FirstDifference {
                 format!("{what} {key} is not in the audit trail: it was added outside naptrack")
             }
         };
-        Ok(Some(RecordDifference {
-            kind: self.0.name().to_owned(),
+        Some(RecordDifference {
+            kind: kind.name().to_owned(),
             key,
-            entry,
+            entry: unknown.entry,
             reason,
-        }))
-    }
-}
-
-/// Collects every new or changed record, to be taken up as rows of one entry once the records
-/// have been read: a transaction's connection serves one statement at a time, so nothing can
-/// be written while the records stream from it.
-#[derive(Default)]
-struct TakeUp(Vec<(String, [u8; 32])>);
-
-impl AsyncRecordSink for TakeUp {
-    async fn take(
-        &mut self,
-        key: String,
-        hash: [u8; 32],
-        _entry: Option<i64>,
-    ) -> Result<Option<RecordDifference>> {
-        self.0.push((key, hash));
-        Ok(None)
-    }
-}
-
-/// The kind's name for one record, as a sentence names it (`disbursement`).
-fn singular(kind: RecordKind) -> String {
-    let name = kind.name().replace('-', " ");
-    name.strip_suffix('s').map_or(name.clone(), str::to_owned)
-}
-
-/// The first record of `kind` that is not what the trail says, if any.
-pub async fn first_difference<C: ConnectionTrait + StreamTrait>(
-    conn: &C,
-    kind: RecordKind,
-) -> Result<Option<RecordDifference>> {
-    compare(conn, kind, FirstDifference(kind)).await
+        })
+    })
+    .await
 }
 
 /// Refuses to write records of `kind` on top of records that already differ from the trail:
@@ -396,32 +338,28 @@ pub async fn ensure_unchanged<C: ConnectionTrait + StreamTrait>(
 
 /// Takes up, as rows of entry `entry_id`, every record of `kind` that an import just created
 /// or changed (every record the trail does not yet hold as it is), and returns their digest.
-/// An import never deletes: a record the trail holds that is gone is an error.
+/// An import never deletes: a record the trail holds that is gone is an error. The rows are
+/// collected first and written once the records have been read: a transaction's connection
+/// serves one statement at a time, so nothing can be written while the records stream from it.
 pub async fn take_up<C: ConnectionTrait + StreamTrait>(
     conn: &C,
     kind: RecordKind,
     entry_id: i64,
 ) -> Result<RowsDigest> {
-    let mut sink = TakeUp::default();
-    if let Some(missing) = compare(conn, kind, &mut sink).await? {
+    let mut taken: Vec<(String, [u8; 32])> = Vec::new();
+    let missing = compare(conn, kind, |unknown| {
+        taken.push((unknown.key, unknown.hash));
+        None
+    })
+    .await?;
+    if let Some(missing) = missing {
         return Err(Error::Internal(missing.reason));
     }
     let mut writer = RowWriter::new(conn, entry_id, kind);
-    for (key, hash) in sink.0 {
+    for (key, hash) in taken {
         writer.push(key, hex(&hash)).await?;
     }
     writer.finish().await
-}
-
-impl<T: AsyncRecordSink> AsyncRecordSink for &mut T {
-    async fn take(
-        &mut self,
-        key: String,
-        hash: [u8; 32],
-        entry: Option<i64>,
-    ) -> Result<Option<RecordDifference>> {
-        (**self).take(key, hash, entry).await
-    }
 }
 
 /// Checks that the rows of `audit_rows` are exactly those the entries' details digest

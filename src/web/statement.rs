@@ -269,8 +269,8 @@ pub struct CsvDownload {
     disposition: Header<'static>,
 }
 
-/// Keeps the characters that are safe in a file name.
-fn file_name_part(text: &str) -> String {
+/// Keeps the characters that are safe in a file name (letters, digits, `-` and `_`).
+pub(crate) fn file_name_part(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

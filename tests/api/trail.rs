@@ -81,8 +81,8 @@ async fn a_deleted_disbursement_and_a_budget_line_added_behind_the_trail_are_nam
         "{message}"
     );
 
-    // Put back by hand, it still is not the record the trail knows (a new id, same content):
-    // the content is what counts, so this one verifies again.
+    // A budget line added by SQL, a copy of a real one under a new code: the trail never
+    // heard of it.
     let test_db = TestDb::new().await;
     import_samples(&test_db);
     let db = test_db.connect().await;

@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
+use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{self, Flag, Kind, PlanFacts, Thresholds};
 use crate::entity::plan;
@@ -61,18 +62,18 @@ pub async fn flags(
 
 /// The integrity flags (the red flags of [`Kind::Integrity`]) of the payments in `scope` as of
 /// `as_of`: the rules read only those payments, so that a donor's statement shows what its
-/// own money's payments raise.
+/// own money's payments raise. `rates` are the exchange rates ([`rate_table`]), read once by
+/// a caller that asks for several dates.
 pub async fn integrity_flags(
     db: &DatabaseConnection,
     plan: &plan::Model,
-    as_of: NaiveDate,
+    (as_of, rates): (NaiveDate, &RateTable),
     thresholds: &Thresholds,
     scope: Scope<'_>,
 ) -> Result<Vec<Flag>> {
     let start = fiscal_year_start(plan)?;
     let year = start.year_of(as_of);
-    let rates = rate_table(db).await?;
-    let payments = payments::gather(db, plan, (start, year), as_of, &rates, scope).await?;
+    let payments = payments::gather(db, plan, (start, year), as_of, rates, scope).await?;
     let facts = PlanFacts {
         plan_code: plan.code.clone(),
         plan_currency: plan.currency,

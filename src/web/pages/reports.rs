@@ -176,17 +176,7 @@ pub async fn get_iati_xml(
     let plan = page_plan(db, plan).await?;
     let options = IatiOptions::now(&settings.iati);
     let (file, _) = iati::export_to_tempfile(db, Some(&plan.code), &options).await?;
-    let name: String = plan
-        .code
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = crate::web::statement::file_name_part(&plan.code);
     Ok(FileDownload {
         body: (
             ContentType::new("application", "xml").with_params(("charset", "utf-8")),
