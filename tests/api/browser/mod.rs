@@ -24,13 +24,16 @@ use serde_json::json;
 
 use crate::helpers::{TestServer, import_samples_into};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 /// How long a page may take to show what a test waits for.
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 /// How often a wait looks again.
-const POLL: Duration = Duration::from_millis(50);
-/// The width of the window, and its height before a screenshot stretches it to the page.
-const WINDOW: (u32, u32) = (1280, 900);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
+/// The width of the window (a laptop's), and its height before a screenshot stretches it to
+/// the page.
+pub(crate) const WINDOW: (u32, u32) = (1366, 900);
+/// A phone's width.
+pub(crate) const PHONE: u32 = 390;
 
 /// Chromium's command line: headless, and nothing that would reach for the network or a
 /// desktop. `--disable-dev-shm-usage` keeps it alive where `/dev/shm` is small (containers);
@@ -44,7 +47,7 @@ const CHROMIUM_ARGS: [&str; 10] = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
-    "--window-size=1280,900",
+    "--window-size=1366,900",
     "--hide-scrollbars",
 ];
 
@@ -60,7 +63,7 @@ fn program(variable: &str, names: &[&str]) -> Option<PathBuf> {
 }
 
 /// Chromium and chromedriver, or `None` after saying why the test is skipped.
-fn browser_programs() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_programs() -> Option<(PathBuf, PathBuf)> {
     let chromium = program("NAPTRACK_CHROMIUM", &["chromium", "chromium-browser"]);
     let chromedriver = program("NAPTRACK_CHROMEDRIVER", &["chromedriver"]);
     match (chromium, chromedriver) {
@@ -180,10 +183,12 @@ impl Drop for ChromeDriver {
 }
 
 /// A headless Chromium with a fresh profile, driven through its own chromedriver.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     base_url: String,
     name: &'static str,
+    /// The window's width: [`WINDOW`]'s, or a phone's after [`Browser::use_width`].
+    width: std::sync::atomic::AtomicU32,
     /// Dropped after the client, so chromedriver outlives the session.
     driver: ChromeDriver,
     _profile: tempfile::TempDir,
@@ -192,7 +197,7 @@ struct Browser {
 impl Browser {
     /// A browser on `server`, with the programs of [`browser_programs`]. `name` prefixes the
     /// test's screenshots.
-    async fn open(
+    pub(crate) async fn open(
         (chromium, chromedriver): (PathBuf, PathBuf),
         server: &TestServer,
         name: &'static str,
@@ -225,18 +230,53 @@ impl Browser {
             client,
             base_url: server.base_url.clone(),
             name,
+            width: std::sync::atomic::AtomicU32::new(WINDOW.0),
             driver,
             _profile: profile,
         }
     }
 
+    /// Sets the window's width for the pages that follow ([`PHONE`] for a phone), keeping
+    /// [`WINDOW`]'s height.
+    pub(crate) async fn use_width(&self, width: u32) {
+        self.width
+            .store(width, std::sync::atomic::Ordering::Relaxed);
+        self.client
+            .set_window_size(width, WINDOW.1)
+            .await
+            .expect("the window is resized");
+    }
+
+    fn window_width(&self) -> u32 {
+        self.width.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Fails when the page is wider than the window: nothing may scroll sideways.
+    pub(crate) async fn assert_fits(&self, page: &str) {
+        let widths = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await
+            .expect("the page's width");
+        let width = |i: usize| widths.get(i).and_then(|n| n.as_u64()).unwrap_or(0);
+        assert!(
+            width(0) <= width(1),
+            "{page} is {} px wide in a {} px window",
+            width(0),
+            width(1)
+        );
+    }
+
     /// Ends the session, which closes the browser.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.client.clone().close().await.expect("the session ends");
         self.driver.session = None;
     }
 
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{path}", self.base_url))
             .await
@@ -245,7 +285,7 @@ impl Browser {
 
     /// The first element that matches `css` and whose text contains `text`, once the page
     /// shows it.
-    async fn wait_for_text(&self, css: &str, text: &str) -> Element {
+    pub(crate) async fn wait_for_text(&self, css: &str, text: &str) -> Element {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
@@ -267,7 +307,7 @@ impl Browser {
         }
     }
 
-    async fn wait_for(&self, css: &str) -> Element {
+    pub(crate) async fn wait_for(&self, css: &str) -> Element {
         self.client
             .wait()
             .at_most(WAIT)
@@ -277,14 +317,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} appears: {e}"))
     }
 
-    async fn find_all(&self, css: &str) -> Vec<Element> {
+    pub(crate) async fn find_all(&self, css: &str) -> Vec<Element> {
         self.client
             .find_all(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
-    async fn texts(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn texts(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();
         for element in self.find_all(css).await {
             texts.push(element.text().await.expect("an element's text"));
@@ -294,7 +334,7 @@ impl Browser {
 
     /// The text content of every element that matches `css`, as the DOM holds it (also for
     /// SVG, where the rendered text of WebDriver may be empty), trimmed.
-    async fn text_contents(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn text_contents(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();
         for element in self.find_all(css).await {
             let text = element.prop("textContent").await.expect("a text content");
@@ -304,7 +344,7 @@ impl Browser {
     }
 
     /// The text of each cell of each row that matches `css`.
-    async fn rows(&self, css: &str) -> Vec<Vec<String>> {
+    pub(crate) async fn rows(&self, css: &str) -> Vec<Vec<String>> {
         let mut rows = Vec::new();
         for row in self.find_all(css).await {
             let mut cells = Vec::new();
@@ -316,7 +356,7 @@ impl Browser {
         rows
     }
 
-    async fn fill(&self, css: &str, value: &str) {
+    pub(crate) async fn fill(&self, css: &str, value: &str) {
         let field = self.wait_for(css).await;
         field.clear().await.expect("the field clears");
         field
@@ -327,7 +367,7 @@ impl Browser {
 
     /// Sets a field's value as a script would: date inputs take typed keys in the order of
     /// the browser's locale, which a test should not depend on.
-    async fn set_value(&self, css: &str, value: &str) {
+    pub(crate) async fn set_value(&self, css: &str, value: &str) {
         let field = self.wait_for(css).await;
         let element = serde_json::to_value(&field).expect("an element reference");
         self.client
@@ -339,7 +379,7 @@ impl Browser {
             .expect("the value is set");
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.wait_for(css)
             .await
             .click()
@@ -347,7 +387,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{css} is clicked: {e}"));
     }
 
-    async fn sign_in(&self, email: &str) {
+    pub(crate) async fn sign_in(&self, email: &str) {
         self.goto("/login?next=/dashboard").await;
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
@@ -359,7 +399,7 @@ impl Browser {
     /// Saves the whole page as `<test>-<page>.png`, from the top and without a focused field:
     /// the window is stretched to the page's height first (plus what the window itself takes),
     /// since WebDriver captures only what the window shows.
-    async fn screenshot(&self, page: &str) {
+    pub(crate) async fn screenshot(&self, page: &str) {
         let sizes = self
             .client
             .execute(
@@ -380,12 +420,12 @@ impl Browser {
         };
         let height = (number(0) + number(1)).clamp(WINDOW.1, 12_000);
         self.client
-            .set_window_size(WINDOW.0, height)
+            .set_window_size(self.window_width(), height)
             .await
             .expect("the window stretches");
         let png = self.client.screenshot().await.expect("a screenshot");
         self.client
-            .set_window_size(WINDOW.0, WINDOW.1)
+            .set_window_size(self.window_width(), WINDOW.1)
             .await
             .expect("the window shrinks back");
         let dir = screenshot_dir();
@@ -396,7 +436,7 @@ impl Browser {
 }
 
 /// The server with the sample plan and one user of `role` who signs in with [`PASSWORD`].
-async fn server_with_user(email: &str, role: Role) -> TestServer {
+pub(crate) async fn server_with_user(email: &str, role: Role) -> TestServer {
     let server = TestServer::spawn().await;
     import_samples_into(&server.db).await;
     naptrack::service::users::add_user(&server.db, email, role, None, Some(PASSWORD), "test")
@@ -406,7 +446,7 @@ async fn server_with_user(email: &str, role: Role) -> TestServer {
 }
 
 /// An amount as a page shows it (`98,765.4321`), read back exactly.
-fn shown_amount(text: &str) -> Amount {
+pub(crate) fn shown_amount(text: &str) -> Amount {
     Amount::parse(&text.trim().replace(',', ""))
         .unwrap_or_else(|e| panic!("\"{text}\" is an amount: {e}"))
 }
