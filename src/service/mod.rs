@@ -22,4 +22,5 @@ pub mod statements;
 pub mod summary;
 pub mod trail;
 pub mod users;
+pub mod warnings;
 pub mod web_sessions;

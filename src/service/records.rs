@@ -123,6 +123,14 @@ pub struct Query {
     pub from: Option<NaiveDate>,
     /// `date` on or before this day.
     pub to: Option<NaiveDate>,
+    /// Text that one of these columns must contain, ignoring ASCII case: a search.
+    pub contains: Option<(Vec<&'static str>, String)>,
+    /// Contract column >= value (an amount, a date, a number).
+    pub at_least: Vec<(&'static str, Cell)>,
+    /// Contract column <= value.
+    pub at_most: Vec<(&'static str, Cell)>,
+    /// Contract column is one of these texts (an empty list selects nothing).
+    pub one_of: Vec<(&'static str, Vec<String>)>,
     pub limit: Option<u64>,
     pub offset: u64,
 }
@@ -135,9 +143,63 @@ impl Query {
             filters: Vec::new(),
             from: None,
             to: None,
+            contains: None,
+            at_least: Vec::new(),
+            at_most: Vec::new(),
+            one_of: Vec::new(),
             limit: None,
             offset: 0,
         }
+    }
+
+    /// Reads `text` as a value of `column`, as [`Query::filter`] does, for a bound.
+    fn value_of(&self, column: &str, text: &str) -> Result<(&'static str, Cell)> {
+        let mut probe = Query::all(self.kind, self.plan_id);
+        probe.filter(column, text)?;
+        probe
+            .filters
+            .pop()
+            .ok_or_else(|| Error::Internal("a filter without a value".to_owned()))
+    }
+
+    /// Adds `column >= text`.
+    pub fn at_least(&mut self, column: &str, text: &str) -> Result<()> {
+        let bound = self.value_of(column, text)?;
+        self.at_least.push(bound);
+        Ok(())
+    }
+
+    /// Adds `column <= text`.
+    pub fn at_most(&mut self, column: &str, text: &str) -> Result<()> {
+        let bound = self.value_of(column, text)?;
+        self.at_most.push(bound);
+        Ok(())
+    }
+
+    /// Keeps the records where one of `columns` contains `text` (ignoring ASCII case).
+    pub fn search(&mut self, columns: &[&str], text: &str) -> Result<()> {
+        let columns = columns
+            .iter()
+            .map(|column| {
+                self.kind
+                    .column(column)
+                    .map(|spec| spec.name)
+                    .ok_or_else(|| {
+                        Error::BadRequest(format!("{} has no column {column} to search", self.kind))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        self.contains = Some((columns, text.to_owned()));
+        Ok(())
+    }
+
+    /// Keeps the records whose `column` is one of `values`.
+    pub fn one_of(&mut self, column: &str, values: Vec<String>) -> Result<()> {
+        let spec = self.kind.column(column).ok_or_else(|| {
+            Error::BadRequest(format!("{} has no column {column} to filter on", self.kind))
+        })?;
+        self.one_of.push((spec.name, values));
+        Ok(())
     }
 
     /// Adds `column = text`, the text parsed by the column's type: a filter on a date or an
@@ -197,7 +259,21 @@ impl Query {
                 _ => format!("?{}", values.len()),
             }
         };
-        for (column, cell) in &self.filters {
+        let bounds = self
+            .filters
+            .iter()
+            .map(|(column, cell)| ("=", column, cell))
+            .chain(
+                self.at_least
+                    .iter()
+                    .map(|(column, cell)| (">=", column, cell)),
+            )
+            .chain(
+                self.at_most
+                    .iter()
+                    .map(|(column, cell)| ("<=", column, cell)),
+            );
+        for (operator, column, cell) in bounds {
             let value = match cell {
                 Cell::Empty => {
                     conditions.push(format!("r.{column} IS NULL"));
@@ -210,7 +286,33 @@ impl Query {
                 Cell::Rate(rate) => Value::from(rate.units()),
                 Cell::Quantity(quantity) => Value::from(quantity.units()),
             };
-            conditions.push(format!("r.{column} = {}", placeholder(value)));
+            conditions.push(format!("r.{column} {operator} {}", placeholder(value)));
+        }
+        if let Some((columns, text)) = &self.contains {
+            let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+            let any = columns
+                .iter()
+                .map(|column| {
+                    format!(
+                        "LOWER(r.{column}) LIKE {} ESCAPE '\\'",
+                        placeholder(Value::from(pattern.clone()))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            conditions.push(format!("({any})"));
+        }
+        for (column, texts) in &self.one_of {
+            if texts.is_empty() {
+                conditions.push("1 = 0".to_owned());
+                continue;
+            }
+            let list = texts
+                .iter()
+                .map(|text| placeholder(Value::from(text.clone())))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conditions.push(format!("r.{column} IN ({list})"));
         }
         if let Some(from) = self.from {
             conditions.push(format!("r.date >= {}", placeholder(Value::from(from))));
@@ -247,6 +349,18 @@ impl Query {
             Statement::from_sql_and_values(backend, count, values),
         ))
     }
+}
+
+/// `text` with LIKE's wildcards and its escape character escaped by a backslash.
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// The records `query` selects, streamed in key order.

@@ -75,7 +75,7 @@ pub struct MeasuredIndicator {
 /// The indicators of `plan` in code order, each with the ids of the activities it measures:
 /// its own activity, or every activity of its objective and of that objective's descendants.
 pub async fn measured_indicators(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
 ) -> Result<Vec<MeasuredIndicator>> {
     let indicators = indicator::Entity::find()
@@ -111,7 +111,7 @@ pub async fn measured_indicators(
 /// The disbursed money of each activity (by id) in fiscal year `year`, in the plan's
 /// currency, counting disbursements dated on or before `to` when given.
 pub async fn disbursed_by_activity(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     year: i32,
     to: Option<NaiveDate>,
@@ -153,7 +153,7 @@ pub fn money_of(
 
 /// The values of the indicators of `plan`, by indicator id and fiscal year.
 pub async fn values(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     indicator_ids: impl IntoIterator<Item = i32>,
 ) -> Result<BTreeMap<(i32, i32), indicator_value::Model>> {
     let ids: Vec<i32> = indicator_ids.into_iter().collect();
@@ -535,7 +535,7 @@ fn descendants(root: i32, tree: impl Iterator<Item = (i32, Option<i32>)>) -> BTr
 
 /// The objectives and activities of `plan`.
 async fn plan_tree(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
 ) -> Result<(Vec<objective::Model>, Vec<activity::Model>)> {
     let objectives = objective::Entity::find()

@@ -19,12 +19,13 @@ use super::pages::{self, Table, page_plan, record_table};
 use super::session::WebUser;
 use super::{Nav, Page, WebError, render, urlencode};
 use crate::auth;
+use crate::config::Settings;
 use crate::domain::records::RecordKind;
 use crate::error::{Error, FieldError};
-use crate::service::import::{self, Expect, ImportOptions, NoProgress, Source};
+use crate::service::import::{self, ImportOptions, NoProgress, Source};
 use crate::service::ledger::{self, ReversalRequest, Reversible};
 use crate::service::records::{self, Cell, Query};
-use crate::service::users;
+use crate::service::{users, warnings};
 
 /// A page that may come with a status other than 200 (a form with errors is 422).
 pub type StatusPage = Result<(Status, RawHtml<String>), WebError>;
@@ -89,7 +90,7 @@ pub struct Field {
 
 impl Field {
     /// The input `value` of the field `name`, with the messages of `errors` about it.
-    fn of(name: &str, value: &str, errors: &[FieldError]) -> Field {
+    pub fn of(name: &str, value: &str, errors: &[FieldError]) -> Field {
         let messages: Vec<&str> = errors
             .iter()
             .filter(|e| e.column == name)
@@ -103,204 +104,12 @@ impl Field {
 }
 
 /// The errors about none of the form's `known` fields, shown above the form.
-fn other_errors(errors: &[FieldError], known: &[&str]) -> Vec<String> {
+pub fn other_errors(errors: &[FieldError], known: &[&str]) -> Vec<String> {
     errors
         .iter()
         .filter(|e| !known.contains(&e.column.as_str()))
         .map(|e| format!("{}: {}", e.column, e.message))
         .collect()
-}
-
-#[derive(Template)]
-#[template(path = "disbursement_form.html")]
-struct DisbursementFormPage {
-    nav: Nav,
-    plan_code: String,
-    lines: Vec<(String, String)>,
-    budget_line_code: Field,
-    reference: Field,
-    date: Field,
-    amount: Field,
-    currency_field: Field,
-    payee_code: Field,
-    description: Field,
-    other_errors: Vec<String>,
-}
-
-#[derive(FromForm, Default)]
-pub struct DisbursementForm {
-    #[field(default = String::new())]
-    csrf: String,
-    #[field(default = String::new())]
-    plan: String,
-    #[field(default = String::new())]
-    budget_line_code: String,
-    #[field(default = String::new())]
-    reference: String,
-    #[field(default = String::new())]
-    date: String,
-    #[field(default = String::new())]
-    amount: String,
-    #[field(default = String::new())]
-    currency: String,
-    #[field(default = String::new())]
-    payee_code: String,
-    #[field(default = String::new())]
-    description: String,
-}
-
-/// Budget lines for the picker: code and a description a clerk recognises; for a recorder
-/// bound to an institution, only the lines of the activities it leads.
-async fn line_choices(
-    db: &DatabaseConnection,
-    user: &WebUser,
-    plan_id: i32,
-) -> Result<Vec<(String, String)>, Error> {
-    let lines = records::fetch(db, &Query::all(RecordKind::BudgetLines, Some(plan_id))).await?;
-    let led: Option<Vec<String>> = match &user.caller.institution_code {
-        Some(code) if user.caller.role == crate::domain::Role::Recorder => {
-            let mut activities = Query::all(RecordKind::Activities, Some(plan_id));
-            activities.filter("lead_institution_code", code)?;
-            let led = records::fetch(db, &activities).await?;
-            Some(led.iter().map(|a| text_cell(a, "code")).collect())
-        }
-        _ => None,
-    };
-    Ok(lines
-        .iter()
-        .filter(|line| {
-            led.as_ref()
-                .is_none_or(|led| led.contains(&text_cell(line, "activity_code")))
-        })
-        .map(|line| {
-            let text = |c: &str| match line.get(c) {
-                Some(Cell::Amount(a)) => a.grouped(),
-                Some(Cell::Empty) | None => String::new(),
-                Some(other) => other.csv_text().into_owned(),
-            };
-            (
-                text("code"),
-                format!(
-                    "{} · {} · FY {} · {} · {} {}",
-                    text("code"),
-                    text("activity_code"),
-                    text("fiscal_year"),
-                    text("funding_source_code"),
-                    text("currency"),
-                    text("amount")
-                ),
-            )
-        })
-        .collect())
-}
-
-async fn disbursement_form(
-    db: &DatabaseConnection,
-    user: &WebUser,
-    plan: &crate::entity::plan::Model,
-    form: &DisbursementForm,
-    errors: &[FieldError],
-) -> Result<String, WebError> {
-    let field = |name: &str, value: &str| Field::of(name, value, errors);
-    let known = [
-        "budget_line_code",
-        "reference",
-        "date",
-        "amount",
-        "currency",
-        "payee_code",
-        "description",
-    ];
-    let page = DisbursementFormPage {
-        nav: user.nav(),
-        plan_code: plan.code.clone(),
-        lines: line_choices(db, user, plan.id).await?,
-        budget_line_code: field("budget_line_code", &form.budget_line_code),
-        reference: field("reference", &form.reference),
-        date: field("date", &form.date),
-        amount: field("amount", &form.amount),
-        currency_field: field(
-            "currency",
-            if form.currency.is_empty() {
-                plan.currency.code()
-            } else {
-                &form.currency
-            },
-        ),
-        payee_code: field("payee_code", &form.payee_code),
-        description: field("description", &form.description),
-        other_errors: other_errors(errors, &known),
-    };
-    super::render_text(&page)
-}
-
-/// `GET /disbursements/new`: the form to log a disbursement (recorders and admins).
-#[get("/disbursements/new?<plan>")]
-pub async fn get_new_disbursement(
-    db: &State<DatabaseConnection>,
-    user: WebUser,
-    plan: Option<&str>,
-) -> Page {
-    user.require(auth::Writer::ROLES)?;
-    let plan = page_plan(db, plan).await?;
-    let form = DisbursementForm {
-        date: chrono::Utc::now().date_naive().to_string(),
-        ..<DisbursementForm as Default>::default()
-    };
-    Ok(RawHtml(
-        disbursement_form(db, &user, &plan, &form, &[]).await?,
-    ))
-}
-
-/// `POST /disbursements/new`: records the disbursement, or shows the form again with each
-/// error beside its field and the input kept (422).
-#[post("/disbursements/new", data = "<form>")]
-pub async fn post_disbursement(
-    db: &State<DatabaseConnection>,
-    user: WebUser,
-    form: Form<DisbursementForm>,
-) -> Result<Result<Redirect, (Status, RawHtml<String>)>, WebError> {
-    user.check_csrf(&form.csrf)?;
-    user.require(auth::Writer::ROLES)?;
-    let plan = page_plan(db, Some(&form.plan)).await?;
-    let fields: Vec<(String, String)> = [
-        ("plan_code", plan.code.as_str()),
-        ("reference", form.reference.trim()),
-        ("budget_line_code", form.budget_line_code.trim()),
-        ("date", form.date.trim()),
-        ("amount", form.amount.trim()),
-        ("currency", form.currency.trim()),
-        ("payee_code", form.payee_code.trim()),
-        ("description", form.description.trim()),
-        ("reverses", ""),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let options = ImportOptions {
-        plan: Some(plan.code.clone()),
-        expect: Expect::New,
-        ..user.caller.import_options()
-    };
-    match import::write_record(db, RecordKind::Disbursements, &fields, &options).await {
-        Ok(_) => Ok(Ok(Redirect::to(uri!(get_disbursement(
-            reference = form.reference.trim(),
-            plan = Some(plan.code.as_str()),
-            recorded = Some(true),
-        ))))),
-        Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
-            let status = e.status();
-            let details = record_errors(e);
-            let page = disbursement_form(db, &user, &plan, &form, &details).await?;
-            Ok(Err((status, RawHtml(page))))
-        }
-        Err(Error::Conflict(message)) => {
-            let details = vec![FieldError::new("reference", message)];
-            let page = disbursement_form(db, &user, &plan, &form, &details).await?;
-            Ok(Err((Status::Conflict, RawHtml(page))))
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[derive(Template)]
@@ -513,6 +322,10 @@ struct ImportPage {
     /// The counts of a clean dry run, or of the import once done.
     counts: Option<(u64, u64, u64, u64)>,
     warnings: Vec<FieldError>,
+    /// What looks wrong about the file's payments (a dry run of disbursements).
+    payment_warnings: Vec<FieldError>,
+    /// The flags the file would raise (a dry run).
+    raised: Vec<pages::FlagLine>,
     message: Option<String>,
     done: bool,
 }
@@ -557,6 +370,8 @@ fn import_page(user: &WebUser, plan_code: &str, entity: &str, csv: String) -> Im
         errors: Vec::new(),
         counts: None,
         warnings: Vec::new(),
+        payment_warnings: Vec::new(),
+        raised: Vec::new(),
         message: None,
         done: false,
     }
@@ -595,6 +410,7 @@ async fn uploaded_text(form: &ImportForm<'_>) -> Result<String, Error> {
 
 async fn run_import(
     db: &DatabaseConnection,
+    settings: &Settings,
     user: &WebUser,
     form: &ImportForm<'_>,
     dry_run: bool,
@@ -629,12 +445,28 @@ async fn run_import(
         ..user.caller.import_options()
     };
     let source = Source::from_bytes(kind.file_name(), text.into_bytes());
-    match import::import_file(db, kind, source, &options, &NoProgress).await {
-        Ok(report) => {
+    let result = match dry_run {
+        true => {
+            let thresholds = settings.flags.thresholds()?;
+            import::preview_file(db, (kind, source), &options, &plan, &thresholds).await
+        }
+        false => import::import_file(db, kind, source, &options, &NoProgress)
+            .await
+            .map(|report| (report, Vec::new())),
+    };
+    match result {
+        Ok((report, raised)) => {
             if let Some(file) = report.files.first() {
                 page.counts = Some((file.rows, file.created, file.updated, file.unchanged));
                 page.warnings = file.warnings.clone();
             }
+            if dry_run && kind == RecordKind::Disbursements {
+                page.payment_warnings = warnings::file_warnings(db, &plan, &page.csv).await?;
+            }
+            page.raised = raised
+                .iter()
+                .map(|f| pages::FlagLine::of(&plan.code, f))
+                .collect();
             page.done = !dry_run;
             Ok((Status::Ok, render(&page)?))
         }
@@ -657,26 +489,28 @@ async fn run_import(
 #[post("/import/preview", data = "<form>")]
 pub async fn post_import_preview(
     db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
     user: WebUser,
     form: Form<ImportForm<'_>>,
 ) -> StatusPage {
-    run_import(db, &user, &form, true).await
+    run_import(db, settings, &user, &form, true).await
 }
 
 /// `POST /import`: imports the previewed file for real, as one transaction.
 #[post("/import", data = "<form>")]
 pub async fn post_import(
     db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
     user: WebUser,
     form: Form<ImportForm<'_>>,
 ) -> StatusPage {
-    run_import(db, &user, &form, false).await
+    run_import(db, settings, &user, &form, false).await
 }
 
 /// A text cell of a record, empty when absent.
 /// The problems of a refused one-record write, each on its field; a problem with no field
 /// goes on the record as a whole.
-fn record_errors(error: Error) -> Vec<FieldError> {
+pub fn record_errors(error: Error) -> Vec<FieldError> {
     if error.details().is_empty() {
         vec![FieldError::new("record", error.to_string())]
     } else {
@@ -684,7 +518,7 @@ fn record_errors(error: Error) -> Vec<FieldError> {
     }
 }
 
-fn text_cell(record: &records::Record, column: &str) -> String {
+pub fn text_cell(record: &records::Record, column: &str) -> String {
     match record.get(column) {
         Some(Cell::Text(text)) => text.clone(),
         Some(Cell::Empty) | None => String::new(),

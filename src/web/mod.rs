@@ -9,6 +9,7 @@ mod charts;
 mod demo;
 mod forms;
 mod pages;
+mod payment_form;
 mod session;
 mod statement;
 
@@ -253,14 +254,19 @@ pub fn stage() -> AdHoc {
                     statement::get_donor_statement_csv,
                     pages::plan_tree::get_plan,
                     pages::activity::get_activity,
+                    pages::budget_line::get_budget_line,
+                    pages::obligation::get_obligation,
+                    pages::institution::get_institution,
+                    pages::disbursements::get_disbursements,
+                    pages::search::get_search,
                     pages::audit::get_audit,
                     pages::users::get_users,
                     pages::users::post_access,
                     pages::users::post_sign_out_everywhere,
                     forms::post_token,
                     forms::post_token_revocation,
-                    forms::get_new_disbursement,
-                    forms::post_disbursement,
+                    payment_form::get_new_disbursement,
+                    payment_form::post_disbursement,
                     forms::get_disbursement,
                     forms::get_reversal,
                     forms::post_reversal,

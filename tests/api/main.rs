@@ -9,6 +9,7 @@ mod helpers;
 mod bound;
 mod browser;
 mod checkpoints;
+mod clerk_pages;
 mod cli;
 mod dates;
 mod export;

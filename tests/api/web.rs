@@ -22,6 +22,14 @@ pub(crate) fn csrf_of(page: &str) -> String {
     page[start..end].to_owned()
 }
 
+/// The value of the hidden field `name` of a page.
+pub(crate) fn value_of(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).expect("the field") + marker.len();
+    let end = page[start..].find('"').expect("the end of the field") + start;
+    page[start..end].to_owned()
+}
+
 pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
@@ -443,22 +451,41 @@ async fn a_recorder_logs_a_disbursement_through_the_form_and_finds_it_on_the_act
         "the picker lists the budget lines"
     );
     let csrf = csrf_of(&form);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("plan", "NAP-2015"),
+        ("budget_line_code", "BL-2015-001"),
+        ("reference", "WEB-0001"),
+        ("date", "2015-06-01"),
+        ("amount", "1234567.8901"),
+        ("currency", "EUR"),
+        ("description", "Printing of leaflets"),
+    ];
 
-    let response = app
-        .post_form(
-            "/disbursements/new",
-            &[
-                ("csrf", &csrf),
-                ("plan", "NAP-2015"),
-                ("budget_line_code", "BL-2015-001"),
-                ("reference", "WEB-0001"),
-                ("date", "2015-06-01"),
-                ("amount", "1234567.8901"),
-                ("currency", "EUR"),
-                ("description", "Printing of leaflets"),
-            ],
-        )
-        .await;
+    // More than is left on the line: the form names the problem and stores nothing yet.
+    let response = app.post_form("/disbursements/new", &fields).await;
+    assert_eq!(response.status(), Status::Ok);
+    let check = response.into_string().await.unwrap();
+    assert!(
+        check.contains(
+            "EUR 1,234,567.8901 is more than the EUR 2,497.89 left on budget line BL-2015-001 (15,300.00 allocated, 12,802.11 paid)"
+        ),
+        "{check}"
+    );
+    assert!(!naptrack_export(&app).await.contains("WEB-0001"));
+    let confirm_for = value_of(&check, "confirm_for");
+    let mut confirmed = fields.to_vec();
+    confirmed.extend([("confirm", "yes"), ("confirm_for", confirm_for.as_str())]);
+    // A confirmation holds for the values it was shown for, not for others.
+    let mut changed = confirmed.clone();
+    changed[5] = ("amount", "2234567.8901");
+    let response = app.post_form("/disbursements/new", &changed).await;
+    assert_eq!(
+        response.status(),
+        Status::Ok,
+        "changed values are checked again"
+    );
+    let response = app.post_form("/disbursements/new", &confirmed).await;
 
     assert_eq!(response.status(), Status::SeeOther);
     let location = response.headers().get_one("Location").unwrap().to_owned();
@@ -563,7 +590,7 @@ async fn a_recorder_reverses_a_disbursement_through_the_form() {
     );
 }
 
-fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &str)) -> String {
+pub(crate) fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &str)) -> String {
     let mut body = String::new();
     for (name, value) in fields {
         body.push_str(&format!(

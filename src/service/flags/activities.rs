@@ -1,8 +1,8 @@
 //! The activities of the plan with their lead institution: the facts of `ACTIVITY_UNFUNDED`,
 //! and who leads what for `INSTITUTION_INACTIVE`.
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use super::budget_lines::Line;
 use super::query::all;
@@ -26,8 +26,8 @@ pub struct Activity {
 }
 
 /// Every activity of `plan`, with its lead institution, in one query.
-pub async fn gather(db: &DatabaseConnection, plan: &plan::Model) -> Result<Vec<Activity>> {
-    let mut q = Binds::new(db.get_database_backend());
+pub async fn gather(db: &impl Reader, plan: &plan::Model) -> Result<Vec<Activity>> {
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT a.id, a.code, a.title, a.start_date, a.end_date, a.status, a.lead_institution_id, \
          i.code AS lead_code, i.name AS lead_name \

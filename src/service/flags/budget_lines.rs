@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use super::query::{Part, all, read_part, total_in};
 use crate::db::{Binds, exact_sum_sql};
@@ -32,13 +32,13 @@ impl Line {
 /// currency. Payments in the line's currency are summed whole; the rare others are read again
 /// by date, for conversion.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     year: i32,
     as_of: NaiveDate,
     rates: &RateTable,
 ) -> Result<Vec<Line>> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let sum = exact_sum_sql("d.amount");
     let mut q = Binds::new(backend);
     let sql = format!(

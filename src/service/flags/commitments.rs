@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use super::query::{Part, all, read_part, total_in};
 use crate::db::{Binds, exact_sum_sql};
@@ -18,12 +18,12 @@ use crate::error::Result;
 /// converted to its own currency. One small query per overdue commitment: the lines of its
 /// activity and source, over the covering index, from its date to the as-of date.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     as_of: NaiveDate,
     rates: &RateTable,
 ) -> Result<Vec<CommitmentFacts>> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let sum = exact_sum_sql("d.amount");
     let mut q = Binds::new(backend);
     let sql = format!(

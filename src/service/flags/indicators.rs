@@ -3,8 +3,9 @@
 //! money is read with two execution reports by activity (the reporting year and the year
 //! before, each up to the as-of date), never once per indicator.
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::domain::flags::IndicatorFacts;
 use crate::entity::{indicator, plan};
@@ -15,7 +16,7 @@ use crate::service::results::{disbursed_by_activity, measured_indicators, money_
 /// year before, and their money in both years: disbursed on or before `as_of` on budget lines
 /// of that fiscal year of the activities each measures, in the plan's currency.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     reporting_year: i32,
     as_of: NaiveDate,

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use super::activities::Activity;
 use super::query::all;
@@ -18,7 +18,7 @@ use crate::error::Result;
 /// each with its last payment up to `as_of`: on activities it leads, or to it. Reversals (the
 /// only negative amounts) are no sign of activity.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     as_of: NaiveDate,
     activities: &[Activity],
@@ -48,13 +48,13 @@ pub async fn gather(
 /// the last payment per line and the last payment per payee; the lines' activities say who
 /// leads them.
 async fn note_last_payments(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     as_of: NaiveDate,
     activities: &[Activity],
     leaders: &mut HashMap<i32, InstitutionFacts>,
 ) -> Result<()> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let mut q = Binds::new(backend);
     let sql = format!(
         "SELECT b.id AS line_id, b.activity_id AS activity_id FROM budget_lines b WHERE b.plan_id = {}",

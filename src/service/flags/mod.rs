@@ -13,8 +13,10 @@
 //! converted by [`crate::domain::conversion::RateTable`]: budget lines at the first day of
 //! their fiscal year, disbursements at their own date.
 
-use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
+
+use crate::db::Reader;
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::conversion::RateTable;
@@ -47,6 +49,16 @@ pub struct FlagReport {
 /// The flags of `plan` as of `as_of`, for the fiscal year that contains that date.
 pub async fn flags(
     db: &DatabaseConnection,
+    plan: &plan::Model,
+    as_of: NaiveDate,
+    thresholds: &Thresholds,
+) -> Result<FlagReport> {
+    flags_in(db, plan, as_of, thresholds).await
+}
+
+/// [`flags`] as `db` sees the data: a transaction's flags include its own writes.
+pub async fn flags_in(
+    db: &impl Reader,
     plan: &plan::Model,
     as_of: NaiveDate,
     thresholds: &Thresholds,
@@ -92,6 +104,159 @@ pub async fn integrity_flags(
     Ok(found)
 }
 
+/// One fiscal year of an obligation: its money in that year and the `OBLIGATION_*` flags
+/// it raises as of the year's last day (or `today`, in the year that holds it).
+pub struct ObligationYear {
+    pub fiscal_year: i32,
+    pub as_of: NaiveDate,
+    pub facts: flags::ObligationFacts,
+    pub flags: Vec<Flag>,
+}
+
+/// The obligation `code` of `plan` in every fiscal year of the plan up to `today`: the view
+/// of one obligation's funding across the plan's years.
+pub async fn obligation_years(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    code: &str,
+    today: NaiveDate,
+    thresholds: &Thresholds,
+) -> Result<Vec<ObligationYear>> {
+    let start = fiscal_year_start(plan)?;
+    let rates = rate_table(db).await?;
+    let last = plan.end_date.min(today).max(plan.start_date);
+    let mut years = Vec::new();
+    for year in start.year_of(plan.start_date)..=start.year_of(last) {
+        let Some((year_start, year_end)) = start.bounds(year) else {
+            continue;
+        };
+        let as_of = year_end.min(last);
+        let lines = budget_lines::gather(db, plan, year, as_of, &rates).await?;
+        let mut obligations = obligations::gather(db, plan, &lines, &rates, year_start).await?;
+        obligations.retain(|o| o.code == code);
+        let Some(facts) = obligations.first().cloned() else {
+            return Err(Error::NotFound(format!(
+                "there is no obligation {code} in plan {}",
+                plan.code
+            )));
+        };
+        let plan_facts = PlanFacts {
+            plan_code: plan.code.clone(),
+            plan_currency: plan.currency,
+            fiscal_year_start: start,
+            as_of,
+            obligations,
+            activities: Vec::new(),
+            budget_lines: Vec::new(),
+            commitments: Vec::new(),
+            institutions: Vec::new(),
+            indicators: Vec::new(),
+            payments: Default::default(),
+        };
+        years.push(ObligationYear {
+            fiscal_year: year,
+            as_of,
+            facts,
+            flags: flags::evaluate(&plan_facts, thresholds),
+        });
+    }
+    Ok(years)
+}
+
+/// A budget line with everything paid on it, whatever the date, in its own currency: what is
+/// left to pay before it is overspent.
+#[derive(Debug, Clone)]
+pub struct LineStanding {
+    pub code: String,
+    pub activity_title: String,
+    pub fiscal_year: i32,
+    /// The first and last day of the line's fiscal year.
+    pub year: (NaiveDate, NaiveDate),
+    pub amount: crate::money::Amount,
+    pub currency: crate::domain::Currency,
+    pub disbursed: crate::money::Amount,
+    pub remaining: crate::money::Amount,
+}
+
+/// The standing of the budget line `code` of `plan`, in fiscal year `fiscal_year`; `None`
+/// when the plan has no such line in that year.
+pub async fn line_standing(
+    db: &DatabaseConnection,
+    plan: &plan::Model,
+    code: &str,
+    fiscal_year: i32,
+) -> Result<Option<LineStanding>> {
+    let start = fiscal_year_start(plan)?;
+    let Some(year) = start.bounds(fiscal_year) else {
+        return Ok(None);
+    };
+    let rates = rate_table(db).await?;
+    let every_day = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+    let lines = budget_lines::gather(db, plan, fiscal_year, every_day, &rates).await?;
+    let Some(line) = lines.into_iter().find(|l| l.facts.code == code) else {
+        return Ok(None);
+    };
+    let facts = line.facts;
+    let remaining = facts
+        .amount
+        .checked_sub(facts.disbursed)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Some(LineStanding {
+        code: facts.code,
+        activity_title: facts.activity_title,
+        fiscal_year,
+        year,
+        amount: facts.amount,
+        currency: facts.currency,
+        disbursed: facts.disbursed,
+        remaining,
+    }))
+}
+
+/// The flags that `after` (a transaction holding an import not yet committed) raises and
+/// `before` (the committed data) does not: in each fiscal year of the plan up to `today`, as of
+/// the year's last day (or `today`, in the year that holds it). A flag counts as the same when
+/// its rule, subject and year are; a changed message or gap is not a new flag.
+pub async fn raised_by(
+    before: &DatabaseConnection,
+    after: &impl Reader,
+    plan: &plan::Model,
+    today: NaiveDate,
+    thresholds: &Thresholds,
+) -> Result<Vec<Flag>> {
+    let start = fiscal_year_start(plan)?;
+    let last = plan.end_date.min(today).max(plan.start_date);
+    let key = |f: &Flag| {
+        (
+            f.rule,
+            f.subject.kind,
+            f.subject.code.clone(),
+            f.fiscal_year,
+        )
+    };
+    let mut raised = Vec::new();
+    for year in start.year_of(plan.start_date)..=start.year_of(last) {
+        let Some((_, year_end)) = start.bounds(year) else {
+            continue;
+        };
+        let as_of = year_end.min(last);
+        let old: Vec<_> = flags_in(before, plan, as_of, thresholds)
+            .await?
+            .flags
+            .iter()
+            .map(key)
+            .collect();
+        raised.extend(
+            flags_in(after, plan, as_of, thresholds)
+                .await?
+                .flags
+                .into_iter()
+                .filter(|f| !old.contains(&key(f))),
+        );
+    }
+    Ok(raised)
+}
+
 fn fiscal_year_start(plan: &plan::Model) -> Result<FiscalYearStart> {
     FiscalYearStart::new(plan.fiscal_year_start_month).ok_or_else(|| {
         Error::Internal(format!("plan {} has no valid fiscal year start", plan.code))
@@ -100,11 +265,7 @@ fn fiscal_year_start(plan: &plan::Model) -> Result<FiscalYearStart> {
 
 /// Reads everything the rules need about `plan` on `as_of`: each kind of fact once, with the
 /// exchange rates read once for all of them.
-pub async fn gather(
-    db: &DatabaseConnection,
-    plan: &plan::Model,
-    as_of: NaiveDate,
-) -> Result<PlanFacts> {
+pub async fn gather(db: &impl Reader, plan: &plan::Model, as_of: NaiveDate) -> Result<PlanFacts> {
     let start = fiscal_year_start(plan)?;
     let year = start.year_of(as_of);
     let (year_start, _) = start.bounds(year).ok_or_else(|| {

@@ -1,8 +1,8 @@
 //! The obligations of the plan, with the money of the positive lines linked to them in the
 //! fiscal year: the facts of the three `OBLIGATION_*` rules.
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::DatabaseConnection;
 
 use super::budget_lines::Line;
 use super::query::all;
@@ -17,13 +17,13 @@ use crate::money::Amount;
 /// Every obligation of `plan`, its allocation and payments from `lines` converted to the
 /// obligation's currency (the plan's when it names none) at `year_start`.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     lines: &[Line],
     rates: &RateTable,
     year_start: NaiveDate,
 ) -> Result<Vec<ObligationFacts>> {
-    let mut q = Binds::new(db.get_database_backend());
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT id, code, title, legal_basis, in_force_from, annual_minimum, currency \
          FROM obligations WHERE plan_id = {}",

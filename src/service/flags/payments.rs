@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
+use crate::db::Reader;
 use chrono::{Datelike, NaiveDate};
 use futures_util::TryStreamExt;
-use sea_orm::{DatabaseConnection, DbBackend, StreamTrait};
+use sea_orm::DbBackend;
 
 use super::query::{Part, all, total_in};
 use crate::db::Binds;
@@ -54,14 +55,14 @@ impl Scope<'_> {
 /// The integrity facts of `plan` in fiscal year `year` as of `as_of`, of the payments in
 /// `scope`.
 pub async fn gather(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     (start, year): (FiscalYearStart, i32),
     as_of: NaiveDate,
     rates: &RateTable,
     scope: Scope<'_>,
 ) -> Result<PaymentFacts> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let (lines, line_index) = paid_lines(db, plan).await?;
     let (payees, payee_index) = payees(db, backend).await?;
     let mut facts = PaymentFacts {
@@ -83,10 +84,10 @@ pub async fn gather(
 
 /// Every budget line of the plan, with its activity's code, title and dates.
 async fn paid_lines(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
 ) -> Result<(Vec<PaidLineFacts>, LineIndex)> {
-    let mut q = Binds::new(db.get_database_backend());
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT b.id, b.code, a.code AS activity_code, a.title, a.start_date, a.end_date \
          FROM budget_lines b JOIN activities a ON a.id = b.activity_id WHERE b.plan_id = {} \
@@ -110,7 +111,7 @@ async fn paid_lines(
 
 /// Every institution, as a payee.
 async fn payees(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     backend: DbBackend,
 ) -> Result<(Vec<PayeeFacts>, HashMap<i32, usize>)> {
     let sql = "SELECT id, code, name FROM institutions ORDER BY code".to_owned();
@@ -151,14 +152,14 @@ fn on_the_plans_lines(q: &mut Binds, plan: &plan::Model) -> String {
 /// The payments dated from `first` to `last` (the as-of date), in date order, then in the
 /// order they were recorded.
 async fn payments(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     (first, last): (NaiveDate, NaiveDate),
     rates: &RateTable,
     (lines, payees): (&LineIndex, &HashMap<i32, usize>),
     scope: Scope<'_>,
 ) -> Result<Vec<PaymentFact>> {
-    let mut q = Binds::new(db.get_database_backend());
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT d.reference, d.date, d.amount, d.currency, d.budget_line_id, d.payee_id \
          FROM disbursements d WHERE {} AND d.date >= {} AND d.date <= {} AND {} \
@@ -199,7 +200,7 @@ async fn payments(
 /// currency, to convert them at their date). Summing here rather than with GROUP BY spares
 /// SQLite a temporary B-tree on disk for the year's rows.
 async fn year_end(
-    db: &DatabaseConnection,
+    db: &impl Reader,
     plan: &plan::Model,
     (first, last): (NaiveDate, NaiveDate),
     as_of: NaiveDate,
@@ -208,7 +209,7 @@ async fn year_end(
     scope: Scope<'_>,
 ) -> Result<Vec<YearEndFacts>> {
     let month_start = last.with_day(1).unwrap_or(last);
-    let mut q = Binds::new(db.get_database_backend());
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT d.budget_line_id AS line_id, d.currency AS currency, d.date AS date, \
          d.amount AS amount FROM disbursements d WHERE {} AND d.date >= {} AND d.date <= {} \

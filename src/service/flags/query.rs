@@ -2,8 +2,9 @@
 //! apart by currency (and by day, where they must be converted) until they are converted to
 //! the currency a rule compares them in.
 
+use crate::db::Reader;
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
+use sea_orm::QueryResult;
 
 use crate::db::Binds;
 use crate::domain::Currency;
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::money::Amount;
 
 /// Runs a statement built with [`Binds`].
-pub async fn all(db: &DatabaseConnection, binds: Binds, sql: String) -> Result<Vec<QueryResult>> {
+pub async fn all(db: &impl Reader, binds: Binds, sql: String) -> Result<Vec<QueryResult>> {
     Ok(db.query_all_raw(binds.statement(sql)).await?)
 }
 

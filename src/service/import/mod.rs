@@ -454,6 +454,42 @@ async fn import_sources(
     Ok(report)
 }
 
+/// A dry run of one file of `kind` for `plan` that also says which flags the file would
+/// raise ([`crate::service::flags::raised_by`]): the import is run in a transaction, the flags
+/// are evaluated inside it, and it is rolled back. Nothing is written.
+pub async fn preview_file(
+    db: &DatabaseConnection,
+    (kind, source): (RecordKind, Source),
+    options: &ImportOptions,
+    plan: &crate::entity::plan::Model,
+    thresholds: &crate::domain::flags::Thresholds,
+) -> Result<(ImportReport, Vec<crate::domain::flags::Flag>)> {
+    let options = ImportOptions {
+        dry_run: true,
+        ..options.clone()
+    };
+    let txn = db::begin_write(db).await?;
+    let mut catalog = SharedCatalog::load(&txn).await?;
+    let result = import_in(
+        &txn,
+        &mut catalog,
+        vec![(kind, source)],
+        &options,
+        &NoProgress,
+        true,
+    )
+    .await;
+    let raised = match &result {
+        Ok(_) => {
+            let today = chrono::Utc::now().date_naive();
+            crate::service::flags::raised_by(db, &*txn, plan, today, thresholds).await
+        }
+        Err(_) => Ok(Vec::new()),
+    };
+    let report = finish(txn, result, true).await?;
+    Ok((report, raised?))
+}
+
 /// A file that writes at least this many rows is a bulk load.
 const BULK_LOAD_ROWS: u64 = 100_000;
 

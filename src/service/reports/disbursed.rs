@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, StreamTrait};
 
 use super::grouped::Group;
 use super::grouping::Grouping;
@@ -36,14 +35,14 @@ struct LineInfo {
 /// direct rate and fits exact integer arithmetic ([`foreign_converted_in_sql`]); otherwise
 /// they are read per line, currency, date and amount and converted here.
 pub(super) async fn disbursed_groups(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     rates: &RateTable,
     dimension: Dimension,
     filters: &Filters,
     add: &mut impl FnMut(Group) -> Result<()>,
 ) -> Result<()> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let lines = budget_lines(db, plan, filters).await?;
     let grouping = Grouping::of(dimension, filters);
     let key_of = |line_id: Option<i32>, month: Option<String>| -> Option<Option<String>> {
@@ -111,7 +110,8 @@ pub(super) async fn disbursed_groups(
             conditions.join(" AND ")
         );
         // Read by position: a foreign-currency scan returns a row per distinct payment.
-        let mut rows = db.stream_raw(q.statement(sql)).await?;
+        let rows = db.stream_raw(q.statement(sql)).await?;
+        let mut rows = std::pin::pin!(rows);
         while let Some(row) = rows.try_next().await? {
             let Some(key) = key_of(row.try_get_by_index(0)?, row.try_get_by_index(1)?) else {
                 continue;
@@ -148,11 +148,11 @@ fn dimension_index(dimension: Dimension) -> Option<usize> {
 /// The plan's budget lines by id: each line's key for every dimension, and whether the
 /// filters on fiscal year, funding source and donor select it.
 async fn budget_lines(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     filters: &Filters,
 ) -> Result<HashMap<i32, LineInfo>> {
-    let mut q = Binds::new(db.get_database_backend());
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
     let sql = format!(
         "SELECT b.id AS line_id, b.category AS category, CAST(b.fiscal_year AS TEXT) AS fiscal_year, \
          CAST(a.id AS TEXT) AS activity, CAST(a.objective_id AS TEXT) AS objective, \

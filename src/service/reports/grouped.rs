@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
+use sea_orm::{DbBackend, QueryResult};
 
 use super::model::{Dimension, Filters, Measure};
 use crate::db::{Binds, exact_sum_sql};
@@ -55,14 +55,14 @@ pub(super) struct Group {
 /// The groups of `measure` (allocated or committed) for `dimension`: one per dimension value
 /// and currency, and for other currencies per value date and amount.
 pub(super) async fn groups(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     fiscal: FiscalYearStart,
     dimension: Dimension,
     measure: Measure,
     filters: &Filters,
 ) -> Result<Vec<Group>> {
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let mut q = Binds::new(backend);
     let plan_currency = q.bind(plan.currency.code().to_owned());
     let dim = dimension_sql(backend, dimension, measure);

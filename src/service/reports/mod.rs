@@ -28,7 +28,7 @@ mod sql_conversion;
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
 use self::disbursed::disbursed_groups;
 use self::grouped::{Group, convert, groups};
@@ -43,7 +43,7 @@ use crate::service::rates::rate_table;
 
 /// Names of the records the dimension keys refer to.
 async fn labels(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     dimension: Dimension,
 ) -> Result<HashMap<String, (String, String)>> {
     let map = match dimension {
@@ -82,7 +82,7 @@ async fn labels(
 /// column; a rate that a conversion needs and that is missing is an error naming the currency
 /// and date, never a zero.
 pub async fn execution(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     dimension: Dimension,
     filters: Filters,

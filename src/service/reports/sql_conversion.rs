@@ -4,9 +4,7 @@
 //! by record path instead (see `disbursed`).
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
 
 use super::grouping::Grouping;
 use super::model::Filters;
@@ -35,7 +33,7 @@ const RATE_DAY_COLUMNS: [&str; 4] = ["currency", "day", "multiplier", "divisor"]
 /// amount could overflow the product is counted instead of converted; if there is any, the
 /// answer is `None` and the caller converts record by record, which also names a missing rate.
 pub(super) async fn foreign_converted_in_sql(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Reader,
     plan: &plan::Model,
     rates: &RateTable,
     grouping: Grouping,
@@ -50,7 +48,7 @@ pub(super) async fn foreign_converted_in_sql(
         // Every foreign payment would be left unconverted: go straight to the other path.
         return Ok(None);
     }
-    let backend = db.get_database_backend();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
     let txn = db.begin().await?;
     create_rate_days(&txn, backend, &factors).await?;
     let mut q = Binds::new(backend);

@@ -26,10 +26,11 @@ struct ActivityPage {
     /// The sector's code and its codelist name; none when the activity has no sector yet.
     sector: Option<(String, String)>,
     tables: Vec<Table>,
-    flags: Vec<String>,
+    flags: Vec<super::FlagLine>,
     log_href: Option<String>,
     results_href: String,
-    reversal_links: Vec<(String, String)>,
+    payment_count: usize,
+    all_payments_href: String,
 }
 
 async fn fetch_where(
@@ -103,39 +104,72 @@ pub async fn get_activity(
     }
     disbursements.sort_by_key(|d| (text_of(d, "date"), text_of(d, "reference")));
     let line_codes: Vec<String> = lines.iter().map(|l| text_of(l, "code")).collect();
+    let obligation_codes: Vec<String> = obligations.iter().map(|o| text_of(o, "code")).collect();
+    let commitment_refs: Vec<String> = commitments
+        .iter()
+        .map(|c| text_of(c, "reference"))
+        .collect();
+    let payment_refs: Vec<String> = disbursements
+        .iter()
+        .map(|d| text_of(d, "reference"))
+        .collect();
     let report = plan_flags(db, settings, &plan, default_as_of(&plan)).await?;
+    // The activity's own flags, and those of everything that belongs to it.
     let flags = report
         .flags
         .iter()
         .filter(|f| {
-            (f.subject.kind == "activity" && f.subject.code == code)
-                || (f.subject.kind == "budget_line" && line_codes.contains(&f.subject.code))
+            let code_in = |codes: &[String]| codes.contains(&f.subject.code);
+            match f.subject.kind {
+                "activity" => f.subject.code == code,
+                "budget_line" => code_in(&line_codes),
+                "obligation" => code_in(&obligation_codes),
+                "commitment" => code_in(&commitment_refs),
+                "disbursement" => code_in(&payment_refs),
+                _ => false,
+            }
         })
-        .map(|f| format!("{} ({}): {}", f.rule, f.severity, f.message))
+        .map(|f| super::FlagLine::of(&plan.code, f))
         .collect();
     let may_write = user.may_write();
-    let reversal_links = if may_write {
-        disbursements
-            .iter()
-            .filter(|d| text_of(d, "reverses").is_empty())
-            .map(|d| {
-                let reference = text_of(d, "reference");
-                let href = uri!(crate::web::forms::get_reversal(
-                    reference = reference.as_str(),
-                    plan = Some(plan.code.as_str()),
-                ))
-                .to_string();
-                (reference, href)
-            })
-            .collect()
-    } else {
-        Vec::new()
+    // The latest payments; all of them are on the disbursements page.
+    let payment_count = disbursements.len();
+    let latest: Vec<Record> = disbursements
+        .iter()
+        .rev()
+        .take(usize::try_from(super::PAGE_SIZE).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    let all_payments_href = format!(
+        "/disbursements?plan={}&activity={}",
+        crate::web::urlencode(&plan.code),
+        crate::web::urlencode(code)
+    );
+    let link = |kind: &'static str| {
+        let plan_code = plan.code.clone();
+        move |code: &str| {
+            super::subject_href(
+                &plan_code,
+                &crate::domain::flags::Subject::new(kind, code, ""),
+            )
+        }
     };
     let tables = vec![
-        record_table("Budget lines", RecordKind::BudgetLines, &lines),
+        record_table("Budget lines", RecordKind::BudgetLines, &lines)
+            .link_column("code", link("budget_line")),
         record_table("Commitments", RecordKind::Commitments, &commitments),
-        record_table("Disbursements", RecordKind::Disbursements, &disbursements),
-        record_table("Obligations", RecordKind::Obligations, &obligations),
+        record_table(
+            &format!(
+                "The latest {} of {payment_count} disbursements",
+                latest.len()
+            ),
+            RecordKind::Disbursements,
+            &latest,
+        )
+        .link_disbursements(&plan.code),
+        record_table("Obligations", RecordKind::Obligations, &obligations)
+            .link_column("code", link("obligation"))
+            .link_column("institution code", link("institution")),
     ];
     render(&ActivityPage {
         nav: user.nav(),
@@ -155,8 +189,10 @@ pub async fn get_activity(
         tables,
         flags,
         log_href: may_write.then(|| {
-            uri!(crate::web::forms::get_new_disbursement(
-                plan = Some(plan.code.as_str())
+            uri!(crate::web::payment_form::get_new_disbursement(
+                plan = Some(plan.code.as_str()),
+                line = _,
+                find = _,
             ))
             .to_string()
         }),
@@ -166,7 +202,8 @@ pub async fn get_activity(
             activity = Some(code),
         ))
         .to_string(),
-        reversal_links,
+        payment_count,
+        all_payments_href,
         plan,
     })
 }

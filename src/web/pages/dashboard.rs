@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{ReportView, bar_groups, default_as_of, page_plan, plan_flags, severity_counts};
 use crate::config::Settings;
-use crate::domain::flags::Kind;
+use crate::domain::flags::{Kind, Severity};
 use crate::entity::plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::reports::{Dimension, Filters};
@@ -41,6 +41,10 @@ struct DashboardPage {
     kinds: Vec<KindLink>,
     flags_href: String,
     results_href: String,
+    /// Every critical and high flag, named.
+    serious: Vec<super::FlagLine>,
+    critical: usize,
+    high: usize,
 }
 
 /// `GET /dashboard`: the plan's totals, execution by objective as a chart, flags by
@@ -93,6 +97,18 @@ pub async fn get_dashboard(
         })
         .collect();
     let flags_href = flags_uri(None, None);
+    let serious: Vec<super::FlagLine> = flags
+        .flags
+        .iter()
+        .filter(|f| matches!(f.severity, Severity::Critical | Severity::High))
+        .map(|f| super::FlagLine::of(&plan.code, f))
+        .collect();
+    let critical = flags
+        .flags
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .count();
+    let high = serious.len() - critical;
     let results_href = uri!(super::results::get_results(
         plan = Some(plan.code.as_str()),
         objective = _,
@@ -109,6 +125,9 @@ pub async fn get_dashboard(
         kinds,
         flags_href,
         results_href,
+        serious,
+        critical,
+        high,
         plan,
     })
 }

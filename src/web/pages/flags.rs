@@ -2,7 +2,7 @@
 
 use askama::Template;
 use chrono::NaiveDate;
-use rocket::{State, get, uri};
+use rocket::{State, get};
 use sea_orm::DatabaseConnection;
 
 use super::{default_as_of, page_plan, plan_flags};
@@ -89,35 +89,7 @@ pub async fn get_flags(
             rule: f.rule.to_string(),
             severity: f.severity.to_string(),
             subject: format!("{} {}: {}", f.subject.kind, f.subject.code, f.subject.title),
-            subject_href: match f.subject.kind {
-                "activity" => Some(
-                    uri!(super::activity::get_activity(
-                        code = f.subject.code.as_str(),
-                        plan = Some(plan.code.as_str()),
-                    ))
-                    .to_string(),
-                ),
-                // A red flag on a payment opens the disbursement, with its reversal form.
-                "disbursement" => Some(
-                    uri!(crate::web::forms::get_disbursement(
-                        reference = f.subject.code.as_str(),
-                        plan = Some(plan.code.as_str()),
-                        recorded = _,
-                    ))
-                    .to_string(),
-                ),
-                // A results flag names an indicator: its section of the results page.
-                "indicator" => Some(format!(
-                    "{}#{}",
-                    uri!(super::results::get_results(
-                        plan = Some(plan.code.as_str()),
-                        objective = _,
-                        activity = _,
-                    )),
-                    f.subject.code
-                )),
-                _ => None,
-            },
+            subject_href: super::subject_href(&plan.code, &f.subject),
             fiscal_year: f.fiscal_year,
             message: f.message.clone(),
             legal_basis: f.legal_basis.clone().unwrap_or_default(),

@@ -5,22 +5,28 @@
 
 pub mod activity;
 pub mod audit;
+pub mod budget_line;
 pub mod dashboard;
+pub mod disbursements;
 pub mod flags;
 pub mod home;
+pub mod institution;
+pub mod obligation;
 pub mod plan_tree;
 pub mod reports;
 pub mod results;
 pub mod results_values;
+pub mod search;
 pub mod users;
 
 use chrono::NaiveDate;
+use rocket::uri;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use super::charts::BarGroup;
 use crate::config::Settings;
-use crate::domain::flags::{Flag, Severity};
+use crate::domain::flags::{Flag, Severity, Subject};
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::Result;
@@ -126,6 +132,37 @@ pub fn record_table(caption: &str, kind: RecordKind, rows: &[Record]) -> Table {
     }
 }
 
+impl Table {
+    /// Links each cell of the column headed `header` to `href(its text)`.
+    pub fn link_column(mut self, header: &str, href: impl Fn(&str) -> Option<String>) -> Table {
+        if let Some(index) = self.headers.iter().position(|(h, _)| h == header) {
+            for row in &mut self.rows {
+                if let Some(cell) = row.get_mut(index) {
+                    if !cell.text.is_empty() {
+                        cell.link = href(&cell.text);
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Links the references of a table of disbursements (and what they reverse) to their
+    /// pages.
+    pub fn link_disbursements(self, plan_code: &str) -> Table {
+        let href =
+            |reference: &str| subject_href(plan_code, &Subject::new("disbursement", reference, ""));
+        self.link_column("reference", href)
+            .link_column("reverses", href)
+            .link_column("budget line code", |code| {
+                subject_href(plan_code, &Subject::new("budget_line", code, ""))
+            })
+            .link_column("payee code", |code| {
+                subject_href(plan_code, &Subject::new("institution", code, ""))
+            })
+    }
+}
+
 pub fn percent(rate: Option<Decimal>) -> String {
     rate.map(|r| format!("{}%", (r * Decimal::from(100)).round_dp(1)))
         .unwrap_or_else(|| "—".to_owned())
@@ -204,4 +241,110 @@ fn bar_groups(report: &ExecutionReport) -> Vec<BarGroup> {
             disbursed: r.disbursed,
         })
         .collect()
+}
+
+/// The page of a flag's subject, where it has one: an activity, budget line, obligation,
+/// institution, disbursement, or an indicator's section of the results page.
+pub fn subject_href(plan_code: &str, subject: &Subject) -> Option<String> {
+    let plan = Some(plan_code);
+    let code = subject.code.as_str();
+    Some(match subject.kind {
+        "activity" => uri!(activity::get_activity(code = code, plan = plan)).to_string(),
+        "budget_line" => uri!(budget_line::get_budget_line(
+            code = code,
+            plan = plan,
+            page = _
+        ))
+        .to_string(),
+        "obligation" => uri!(obligation::get_obligation(code = code, plan = plan)).to_string(),
+        "institution" => uri!(institution::get_institution(
+            code = code,
+            plan = plan,
+            page = _
+        ))
+        .to_string(),
+        // A red flag on a payment opens the disbursement, with its reversal form.
+        "disbursement" => uri!(crate::web::forms::get_disbursement(
+            reference = code,
+            plan = plan,
+            recorded = _,
+        ))
+        .to_string(),
+        // A results flag names an indicator: its section of the results page.
+        "indicator" => format!(
+            "{}#{code}",
+            uri!(results::get_results(
+                plan = plan,
+                objective = _,
+                activity = _
+            ))
+        ),
+        _ => return None,
+    })
+}
+
+/// A flag as a page lists it under its subject.
+pub struct FlagLine {
+    pub severity: String,
+    pub rule: String,
+    pub subject: String,
+    pub subject_href: Option<String>,
+    pub message: String,
+}
+
+impl FlagLine {
+    pub fn of(plan_code: &str, flag: &Flag) -> FlagLine {
+        FlagLine {
+            severity: flag.severity.to_string(),
+            rule: flag.rule.to_string(),
+            subject: format!(
+                "{} {}",
+                flag.subject.kind.replace('_', " "),
+                flag.subject.code
+            ),
+            subject_href: subject_href(plan_code, &flag.subject),
+            message: flag.message.clone(),
+        }
+    }
+}
+
+/// How many rows a long table shows at once.
+pub const PAGE_SIZE: u64 = 50;
+
+/// Where a long table is: which rows of how many, and the links to the pages before and after.
+pub struct Pager {
+    pub first: u64,
+    pub last: u64,
+    pub total: u64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// Page `page` (from 1) of `total` rows; `href(n)` is the address of page n.
+    pub fn new(page: u64, total: u64, href: impl Fn(u64) -> String) -> Pager {
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = page.clamp(1, pages);
+        Pager {
+            first: if total == 0 {
+                0
+            } else {
+                (page - 1) * PAGE_SIZE + 1
+            },
+            last: (page * PAGE_SIZE).min(total),
+            total,
+            previous: (page > 1).then(|| href(page - 1)),
+            next: (page < pages).then(|| href(page + 1)),
+        }
+    }
+
+    /// `page` (from 1, as asked) brought within the pages that `total` rows fill.
+    pub fn page_within(page: Option<u64>, total: u64) -> u64 {
+        page.unwrap_or(1).clamp(1, total.div_ceil(PAGE_SIZE).max(1))
+    }
+
+    /// The offset of page `page`'s first row.
+    pub fn offset(page: u64) -> u64 {
+        page.max(1).saturating_sub(1).saturating_mul(PAGE_SIZE)
+    }
 }

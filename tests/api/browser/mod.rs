@@ -495,7 +495,19 @@ async fn a_recorder_signs_in_logs_a_disbursement_and_finds_it_in_the_reports() {
         .fill("#description", "Hotline, second quarter")
         .await;
     browser.screenshot("disbursement-form").await;
-    browser.click("main form button[type=submit]").await;
+    browser.click("main form.stack button[type=submit]").await;
+
+    // 98,765.4321 is more than the 17,400.00 of the line: the form asks first, naming it.
+    let confirm = browser
+        .wait_for_text("main .confirm", "more than the EUR")
+        .await;
+    let text = confirm.text().await.unwrap();
+    assert!(text.contains("budget line BL-2016-004"), "{text}");
+    assert!(text.contains("Nothing has been recorded yet"), "{text}");
+    let title = browser.client.title().await.unwrap();
+    assert!(title.starts_with("Check: "), "{title}");
+    browser.screenshot("disbursement-confirm").await;
+    browser.click("#confirm-anyway").await;
 
     browser
         .wait_for_text("main h1", "Disbursement E2E-0001 recorded")
