@@ -103,15 +103,6 @@ impl Field {
     }
 }
 
-/// The errors about none of the form's `known` fields, shown above the form.
-pub fn other_errors(errors: &[FieldError], known: &[&str]) -> Vec<String> {
-    errors
-        .iter()
-        .filter(|e| !known.contains(&e.column.as_str()))
-        .map(|e| format!("{}: {}", e.column, e.message))
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "disbursement.html")]
 struct DisbursementPage {
@@ -121,6 +112,8 @@ struct DisbursementPage {
     recorded: bool,
     table: Table,
     reversal_href: Option<String>,
+    /// For a payment (not a reversal): its reversals and what is left of it.
+    reversals: Option<(Table, String)>,
 }
 
 async fn find_disbursement(
@@ -150,6 +143,24 @@ pub async fn get_disbursement(
     let plan = page_plan(db, plan).await?;
     let record = find_disbursement(db, plan.id, &plan.code, reference).await?;
     let is_reversal = !matches!(record.get("reverses"), Some(Cell::Empty) | None);
+    let (reversals, left) = if is_reversal {
+        (None, None)
+    } else {
+        let standing = ledger::reversible(db, &plan, reference).await?;
+        let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
+        query.filter("reverses", reference)?;
+        let rows = records::fetch(db.inner(), &query).await?;
+        let table = record_table(
+            &format!("Reversals of {reference}"),
+            RecordKind::Disbursements,
+            &rows,
+        )
+        .link_disbursements(&plan.code);
+        (
+            Some((table, standing.remaining.grouped())),
+            Some(standing.remaining),
+        )
+    };
     render(&DisbursementPage {
         nav: user.nav(),
         plan_code: plan.code.clone(),
@@ -159,14 +170,17 @@ pub async fn get_disbursement(
             &format!("Disbursement {reference}"),
             RecordKind::Disbursements,
             std::slice::from_ref(&record),
-        ),
-        reversal_href: (user.may_write() && !is_reversal).then(|| {
+        )
+        .link_disbursements(&plan.code),
+        // Nothing is offered once nothing is left to reverse.
+        reversal_href: (user.may_write() && left.is_some_and(|l| l.is_positive())).then(|| {
             uri!(get_reversal(
                 reference = reference,
                 plan = Some(plan.code.as_str())
             ))
             .to_string()
         }),
+        reversals,
     })
 }
 
@@ -182,7 +196,10 @@ struct ReversalFormPage {
     amount: Field,
     date: Field,
     new_reference: Field,
-    other_errors: Vec<String>,
+    /// Whether everything paid has been reversed already: no form then.
+    nothing_left: bool,
+    /// Each error's field and message, for the summary at the top.
+    summary: Vec<(String, String)>,
 }
 
 #[derive(FromForm, Default)]
@@ -237,7 +254,8 @@ async fn reversal_form(
         amount: field("amount", &form.amount),
         date: field("date", &form.date),
         new_reference: field("reference", &form.reference),
-        other_errors: other_errors(errors, &known),
+        nothing_left: !remaining.is_positive(),
+        summary: error_summary(errors, &known, "reason"),
     };
     super::render_text(&page)
 }
@@ -326,6 +344,8 @@ struct ImportPage {
     payment_warnings: Vec<FieldError>,
     /// The flags the file would raise (a dry run).
     raised: Vec<pages::FlagLine>,
+    /// What each kind's file holds, with its template.
+    guides: Vec<super::downloads::ImportGuide>,
     message: Option<String>,
     done: bool,
 }
@@ -372,6 +392,7 @@ fn import_page(user: &WebUser, plan_code: &str, entity: &str, csv: String) -> Im
         warnings: Vec::new(),
         payment_warnings: Vec::new(),
         raised: Vec::new(),
+        guides: super::downloads::import_guides(),
         message: None,
         done: false,
     }
@@ -400,7 +421,8 @@ async fn uploaded_text(form: &ImportForm<'_>) -> Result<String, Error> {
                 "the file is not UTF-8 text",
                 vec![FieldError::new(
                     "file",
-                    "save the file as CSV in UTF-8 and upload it again",
+                    "save the file as CSV in UTF-8 (in Excel: \"CSV UTF-8 (Comma delimited)\") \
+                     and upload it again",
                 )],
             )
         });
@@ -508,6 +530,29 @@ pub async fn post_import(
 }
 
 /// A text cell of a record, empty when absent.
+/// Each error as the summary at the top of a form lists it: the id of the field it links to
+/// (`fallback` for an error about none of the form's `fields`) and its sentence.
+pub fn error_summary(
+    errors: &[FieldError],
+    fields: &[&str],
+    fallback: &str,
+) -> Vec<(String, String)> {
+    errors
+        .iter()
+        .map(|e| {
+            let id = match e.column.as_str() {
+                "description" => fallback,
+                column if fields.contains(&column) => column,
+                _ => fallback,
+            };
+            (
+                id.to_owned(),
+                format!("{}: {}", e.column.replace('_', " "), e.message),
+            )
+        })
+        .collect()
+}
+
 /// The problems of a refused one-record write, each on its field; a problem with no field
 /// goes on the record as a whole.
 pub fn record_errors(error: Error) -> Vec<FieldError> {

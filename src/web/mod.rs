@@ -7,6 +7,7 @@
 
 mod charts;
 mod demo;
+mod downloads;
 mod forms;
 mod pages;
 mod payment_form;
@@ -259,6 +260,9 @@ pub fn stage() -> AdHoc {
                     pages::institution::get_institution,
                     pages::disbursements::get_disbursements,
                     pages::search::get_search,
+                    downloads::get_downloads,
+                    downloads::get_export,
+                    downloads::get_template,
                     pages::audit::get_audit,
                     pages::users::get_users,
                     pages::users::post_access,

@@ -251,17 +251,7 @@ async fn form_page(
     let (groups, shown, of) = line_groups(db, user, plan, find).await?;
     let payees =
         super::pages::disbursements::choices(db, plan, RecordKind::Institutions, "name").await?;
-    let summary = errors
-        .iter()
-        .map(|e| {
-            let id = if FIELDS.contains(&e.column.as_str()) {
-                e.column.clone()
-            } else {
-                "budget_line_code".to_owned()
-            };
-            (id, format!("{}: {}", e.column.replace('_', " "), e.message))
-        })
-        .collect();
+    let summary = super::forms::error_summary(errors, &FIELDS, "budget_line_code");
     let page = DisbursementFormPage {
         nav: user.nav(),
         plan_code: plan.code.clone(),

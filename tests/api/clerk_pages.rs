@@ -232,3 +232,140 @@ async fn the_import_dry_run_lists_payments_to_check_and_the_flags_the_file_would
     let (_, payments) = app.page("/disbursements?q=DRY-").await;
     assert!(payments.contains("None."), "a dry run writes nothing");
 }
+
+#[rocket::async_test]
+async fn every_download_works_with_the_web_session() {
+    let app = signed_in(Role::Donor).await;
+    let downloads = ok_page(&app, "/downloads").await;
+    for href in [
+        "/export/disbursements.csv?plan=NAP-2015",
+        "/reports/iati.xml?plan=NAP-2015",
+        "/results.csv?plan=NAP-2015",
+        "/reports/execution.csv?plan=NAP-2015&#38;by=activity",
+    ] {
+        assert!(downloads.contains(href), "{href}: {downloads}");
+    }
+    for uri in [
+        "/export/disbursements.csv?plan=NAP-2015",
+        "/reports/iati.xml?plan=NAP-2015",
+        "/results.csv?plan=NAP-2015",
+        "/reports/execution.csv?plan=NAP-2015&by=activity",
+        "/reports/donor.csv?plan=NAP-2015&donor=EUROL",
+    ] {
+        let response = app.get(uri).await;
+        assert_eq!(response.status(), Status::Ok, "{uri}");
+    }
+    let response = app.get("/export/disbursements.csv").await;
+    assert_eq!(
+        response.headers().get_one("Content-Disposition"),
+        Some("attachment; filename=\"NAP-2015-disbursements.csv\"")
+    );
+    let csv = response.into_bytes().await.unwrap();
+    assert!(csv.starts_with(b"plan_code,reference,budget_line_code,"));
+    assert_eq!(
+        csv.iter().filter(|b| **b == b'\n').count(),
+        398,
+        "a header and 397 rows"
+    );
+
+    // For a spreadsheet: the same file after a UTF-8 byte-order mark.
+    let excel = app
+        .get("/export/institutions.csv?excel=true")
+        .await
+        .into_bytes()
+        .await
+        .unwrap();
+    assert!(excel.starts_with(b"\xEF\xBB\xBFcode,name,kind"));
+    let (status, _) = app.page("/export/colours.csv").await;
+    assert_eq!(status, Status::NotFound);
+
+    let template = app.get("/import/template/budget-lines.csv").await;
+    assert_eq!(template.status(), Status::Ok);
+    assert_eq!(
+        template.into_string().await.unwrap(),
+        "plan_code,code,activity_code,funding_source_code,fiscal_year,category,amount,currency,obligation_code\n"
+    );
+
+    let anonymous = TestApp::spawn().await;
+    let response = anonymous.get("/export/disbursements.csv").await;
+    assert_eq!(
+        response.status(),
+        Status::SeeOther,
+        "a download needs a session"
+    );
+}
+
+#[rocket::async_test]
+async fn the_import_page_explains_each_kind_and_names_a_semicolon_file() {
+    let app = signed_in(Role::Recorder).await;
+    let page = ok_page(&app, "/import").await;
+    assert!(
+        page.contains("/import/template/disbursements.csv"),
+        "{page}"
+    );
+    assert!(page.contains("Required: a date, YYYY-MM-DD."), "{page}");
+    assert!(
+        page.contains("Optional: the code of an existing payee."),
+        "{page}"
+    );
+
+    let csrf = app.page_csrf("/import").await;
+    let boundary = "XBOUNDARYX";
+    let response = app
+        .client
+        .post("/import/preview")
+        .header(
+            rocket::http::ContentType::new("multipart", "form-data")
+                .with_params(("boundary", boundary)),
+        )
+        .body(crate::web::multipart(
+            boundary,
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("entity", "disbursements"),
+            ],
+            (
+                "disbursements.csv",
+                "reference;budget_line_code;date;amount;currency\nS-1;BL-2016-004;2016-03-01;12,50;EUR\n",
+            ),
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    let page = response.into_string().await.unwrap();
+    assert!(page.contains("separated by semicolons"), "{page}");
+}
+
+#[rocket::async_test]
+async fn a_reversed_payment_shows_its_reversals_and_offers_none_once_nothing_is_left() {
+    let app = signed_in(Role::Recorder).await;
+    let page = ok_page(&app, "/disbursements/D-2015-0002").await;
+    assert!(page.contains("Not reversed. Left:"), "{page}");
+    assert!(page.contains("Reverse this disbursement"));
+    let csrf = app.page_csrf("/disbursements/D-2015-0002/reversal").await;
+    let response = app
+        .post_form(
+            "/disbursements/D-2015-0002/reversal",
+            &[
+                ("csrf", &csrf),
+                ("plan", "NAP-2015"),
+                ("reason", "Paid twice"),
+                ("amount", ""),
+                ("date", "2015-01-22"),
+                ("reference", "D-2015-0002-R"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    let page = ok_page(&app, "/disbursements/D-2015-0002").await;
+    assert!(
+        page.contains("Reversed by <a href=\"/disbursements/D-2015-0002-R"),
+        "{page}"
+    );
+    assert!(page.contains("nothing is left to reverse"), "{page}");
+    assert!(!page.contains("Reverse this disbursement"));
+    let form = ok_page(&app, "/disbursements/D-2015-0002/reversal").await;
+    assert!(form.contains("Nothing is left to reverse"), "{form}");
+    assert!(!form.contains("Record the reversal"));
+}

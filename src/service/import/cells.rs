@@ -20,6 +20,29 @@ pub struct Header {
     columns: Vec<&'static str>,
 }
 
+/// What to say of a header that is one column holding semicolons or tabs: a file saved by a
+/// spreadsheet with another separator than the comma the contract fixes.
+fn other_separator(record: &csv::ByteRecord) -> Option<&'static str> {
+    let only = match record.len() {
+        1 => record.get(0)?,
+        _ => return None,
+    };
+    if only.contains(&b';') {
+        Some(
+            "the columns are separated by semicolons, as a spreadsheet saves CSV where the \
+             decimal mark is a comma; save the file as CSV with commas (in Excel: \"CSV UTF-8 \
+             (Comma delimited)\") with a point as the decimal mark, and upload it again",
+        )
+    } else if only.contains(&b'\t') {
+        Some(
+            "the columns are separated by tabs; save the file as CSV with commas (in Excel: \
+             \"CSV UTF-8 (Comma delimited)\") and upload it again",
+        )
+    } else {
+        None
+    }
+}
+
 impl Header {
     /// Reads and checks the header row: `Ok(None)` for an empty file, every problem at once
     /// otherwise (unknown, repeated and missing columns).
@@ -32,6 +55,9 @@ impl Header {
             Ok(true) => {}
             Ok(false) => return Ok(None),
             Err(e) => return Err(vec![FieldError::at_line(1, "-", csv_error_message(&e))]),
+        }
+        if let Some(message) = other_separator(&record) {
+            return Err(vec![FieldError::at_line(1, "-", message)]);
         }
         let names = record.iter().enumerate().map(|(position, raw)| {
             // A leading byte-order mark is accepted: spreadsheet programs write one.
@@ -701,6 +727,22 @@ mod tests {
     fn a_byte_order_mark_before_the_header_is_ignored() {
         let read = header(RecordKind::Institutions, "\u{feff}code,name,kind");
         assert!(matches!(read, Ok(Some(_))));
+    }
+
+    #[test]
+    fn a_header_separated_by_semicolons_or_tabs_is_named_as_such() {
+        for (text, words) in [
+            ("\u{feff}code;name;kind", "separated by semicolons"),
+            ("code\tname\tkind", "separated by tabs"),
+        ] {
+            let errors = header(RecordKind::Institutions, text)
+                .err()
+                .unwrap_or_default();
+            assert!(
+                errors.first().is_some_and(|e| e.message.contains(words)),
+                "{text}"
+            );
+        }
     }
 
     #[test]
