@@ -289,6 +289,24 @@ pub fn stage() -> rocket::fairing::AdHoc {
     })
 }
 
+/// What reads the database: a connection, or a transaction that sees its own writes (an
+/// import's dry run evaluates the flags its file would raise this way).
+pub trait Reader:
+    sea_orm::ConnectionTrait
+    + sea_orm::StreamTrait
+    + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
+    + Sync
+{
+}
+
+impl<T> Reader for T where
+    T: sea_orm::ConnectionTrait
+        + sea_orm::StreamTrait
+        + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
+        + Sync
+{
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,22 +341,4 @@ mod tests {
         assert!(backend_of("mysql://localhost/x").is_err());
         assert_eq!(backend_of("sqlite::memory:").ok(), Some(DbBackend::Sqlite));
     }
-}
-
-/// What reads the database: a connection, or a transaction that sees its own writes (an
-/// import's dry run evaluates the flags its file would raise this way).
-pub trait Reader:
-    sea_orm::ConnectionTrait
-    + sea_orm::StreamTrait
-    + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
-    + Sync
-{
-}
-
-impl<T> Reader for T where
-    T: sea_orm::ConnectionTrait
-        + sea_orm::StreamTrait
-        + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
-        + Sync
-{
 }

@@ -64,7 +64,7 @@ impl<'a> Lines<'a> {
             .await?
             .pop()
             .and_then(|line| match line.get("fiscal_year") {
-                Some(Cell::Integer(year)) => i32::try_from(*year).ok(),
+                Some(Cell::Integer(year)) => Some(*year),
                 Some(other) => other.csv_text().parse().ok(),
                 None => None,
             });

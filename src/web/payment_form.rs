@@ -293,12 +293,14 @@ async fn proposed_date(
     if let Some(code) = line {
         let mut query = Query::all(RecordKind::BudgetLines, Some(plan.id));
         query.filter("code", code)?;
-        if let Some(record) = records::fetch(db, &query).await?.pop() {
-            if let Ok(year) = text_cell(&record, "fiscal_year").parse::<i32>() {
-                if let Some(standing) = line_standing(db, plan, code, year).await? {
-                    date = today.clamp(standing.year.0, standing.year.1);
-                }
-            }
+        let year = records::fetch(db, &query)
+            .await?
+            .pop()
+            .and_then(|record| text_cell(&record, "fiscal_year").parse::<i32>().ok());
+        if let Some(year) = year
+            && let Some(standing) = line_standing(db, plan, code, year).await?
+        {
+            date = today.clamp(standing.year.0, standing.year.1);
         }
     }
     Ok(date)
@@ -341,14 +343,14 @@ pub async fn post_disbursement(
     user.check_csrf(&form.csrf)?;
     user.require(auth::Writer::ROLES)?;
     let plan = page_plan(db, Some(&form.plan)).await?;
-    if !form.confirmed() {
-        if let Some(payment) = form.payment() {
-            let warnings = Lines::new(db, &plan).check(&payment, Amount::ZERO).await?;
-            if !warnings.is_empty() {
-                let messages = warnings.into_iter().map(|w| w.message).collect();
-                let page = form_page(db, &user, &plan, (&form, ""), &[], messages).await?;
-                return Ok(Err((Status::Ok, RawHtml(page))));
-            }
+    if !form.confirmed()
+        && let Some(payment) = form.payment()
+    {
+        let warnings = Lines::new(db, &plan).check(&payment, Amount::ZERO).await?;
+        if !warnings.is_empty() {
+            let messages = warnings.into_iter().map(|w| w.message).collect();
+            let page = form_page(db, &user, &plan, (&form, ""), &[], messages).await?;
+            return Ok(Err((Status::Ok, RawHtml(page))));
         }
     }
     let fields: Vec<(String, String)> = [

@@ -137,10 +137,10 @@ impl Table {
     pub fn link_column(mut self, header: &str, href: impl Fn(&str) -> Option<String>) -> Table {
         if let Some(index) = self.headers.iter().position(|(h, _)| h == header) {
             for row in &mut self.rows {
-                if let Some(cell) = row.get_mut(index) {
-                    if !cell.text.is_empty() {
-                        cell.link = href(&cell.text);
-                    }
+                if let Some(cell) = row.get_mut(index)
+                    && !cell.text.is_empty()
+                {
+                    cell.link = href(&cell.text);
                 }
             }
         }
