@@ -15,7 +15,7 @@ use rocket::{State, get, post, uri};
 use sea_orm::DatabaseConnection;
 use tokio::io::AsyncReadExt;
 
-use super::pages::{self, Table, page_plan, record_table};
+use super::pages::{self, Table, page_plan, record_table, text_of};
 use super::session::WebUser;
 use super::{Nav, Page, WebError, render, urlencode};
 use crate::auth;
@@ -309,7 +309,7 @@ pub async fn post_reversal(
     match ledger::reverse(db, &plan, reference, request, options).await {
         Ok(record) => Ok(Ok(Redirect::to(format!(
             "/disbursements/{}?plan={}&recorded=true",
-            urlencode(&text_cell(&record, "reference")),
+            urlencode(&text_of(&record, "reference")),
             urlencode(&plan.code)
         )))),
         Err(e @ (Error::Invalid { .. } | Error::ForbiddenRows { .. })) => {
@@ -560,13 +560,5 @@ pub fn record_errors(error: Error) -> Vec<FieldError> {
         vec![FieldError::new("record", error.to_string())]
     } else {
         error.details().to_vec()
-    }
-}
-
-pub fn text_cell(record: &records::Record, column: &str) -> String {
-    match record.get(column) {
-        Some(Cell::Text(text)) => text.clone(),
-        Some(Cell::Empty) | None => String::new(),
-        Some(other) => other.csv_text().into_owned(),
     }
 }

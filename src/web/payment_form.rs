@@ -17,8 +17,8 @@ use rocket::{State, get, post, uri};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-use super::forms::{Field, record_errors, text_cell};
-use super::pages::page_plan;
+use super::forms::{Field, record_errors};
+use super::pages::{page_plan, text_of};
 use super::session::WebUser;
 use super::{Nav, Page, WebError};
 use crate::auth;
@@ -161,8 +161,8 @@ async fn line_groups(
     let name_of = |records: &[Record], code: &str, column: &str| {
         records
             .iter()
-            .find(|r| text_cell(r, "code") == code)
-            .map(|r| text_cell(r, column))
+            .find(|r| text_of(r, "code") == code)
+            .map(|r| text_of(r, column))
             .unwrap_or_default()
     };
     let bound = match &user.caller.institution_code {
@@ -173,31 +173,31 @@ async fn line_groups(
     let mut rows: Vec<(i64, String, String, String, LineOption)> = Vec::new();
     let mut of = 0;
     for line in &lines {
-        let activity = text_cell(line, "activity_code");
-        let Some(activity_record) = activities.iter().find(|a| text_cell(a, "code") == activity)
+        let activity = text_of(line, "activity_code");
+        let Some(activity_record) = activities.iter().find(|a| text_of(a, "code") == activity)
         else {
             continue;
         };
         if bound
             .as_ref()
-            .is_some_and(|code| text_cell(activity_record, "lead_institution_code") != *code)
+            .is_some_and(|code| text_of(activity_record, "lead_institution_code") != *code)
         {
             continue;
         }
         of += 1;
-        let objective = text_cell(activity_record, "objective_code");
-        let source = text_cell(line, "funding_source_code");
+        let objective = text_of(activity_record, "objective_code");
+        let source = text_of(line, "funding_source_code");
         let label = format!(
             "FY {} · {objective} {} › {activity} {}",
-            text_cell(line, "fiscal_year"),
+            text_of(line, "fiscal_year"),
             name_of(&objectives, &objective, "title"),
-            text_cell(activity_record, "title"),
+            text_of(activity_record, "title"),
         );
         let text = format!(
             "{} · {} · {} {}",
-            text_cell(line, "code"),
+            text_of(line, "code"),
             name_of(&sources, &source, "name"),
-            text_cell(line, "currency"),
+            text_of(line, "currency"),
             match line.get("amount") {
                 Some(records::Cell::Amount(amount)) => amount.grouped(),
                 _ => String::new(),
@@ -210,14 +210,14 @@ async fn line_groups(
         {
             continue;
         }
-        let year: i64 = text_cell(line, "fiscal_year").parse().unwrap_or_default();
+        let year: i64 = text_of(line, "fiscal_year").parse().unwrap_or_default();
         rows.push((
             -year,
             objective,
             activity,
             label,
             LineOption {
-                code: text_cell(line, "code"),
+                code: text_of(line, "code"),
                 text,
             },
         ));
@@ -296,7 +296,7 @@ async fn proposed_date(
         let year = records::fetch(db, &query)
             .await?
             .pop()
-            .and_then(|record| text_cell(&record, "fiscal_year").parse::<i32>().ok());
+            .and_then(|record| text_of(&record, "fiscal_year").parse::<i32>().ok());
         if let Some(year) = year
             && let Some(standing) = line_standing(db, plan, code, year).await?
         {

@@ -5,13 +5,13 @@ use askama::Template;
 use rocket::{State, get, uri};
 use sea_orm::DatabaseConnection;
 
-use super::{Table, default_as_of, page_plan, plan_flags, record_table};
+use super::{Table, default_as_of, page_plan, plan_flags, record_table, text_of};
 use crate::config::Settings;
 use crate::domain::records::RecordKind;
 use crate::domain::sector::Sector;
 use crate::entity::plan;
 use crate::error::{Error, Result};
-use crate::service::records::{self, Cell, Query, Record};
+use crate::service::records::{self, Query, Record};
 use crate::web::session::WebUser;
 use crate::web::{Nav, Page, render};
 
@@ -43,14 +43,6 @@ async fn fetch_where(
     let mut query = Query::all(kind, Some(plan_id));
     query.filter(column, value)?;
     records::fetch(db, &query).await
-}
-
-fn text_of(record: &Record, column: &str) -> String {
-    match record.get(column) {
-        Some(Cell::Text(text)) => text.clone(),
-        Some(Cell::Empty) | None => String::new(),
-        Some(other) => other.csv_text().into_owned(),
-    }
 }
 
 /// The activity's sector code with the codelist's name for it. The importer admits only codes

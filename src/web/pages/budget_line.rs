@@ -5,14 +5,16 @@ use askama::Template;
 use rocket::{State, get, uri};
 use sea_orm::DatabaseConnection;
 
-use super::{FlagLine, Pager, Table, page_plan, plan_flags, record_table, subject_href};
+use super::{
+    FlagLine, Pager, Table, one_record, page_plan, plan_flags, record_table, subject_href, text_of,
+};
 use crate::config::Settings;
 use crate::domain::flags::Subject;
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::Error;
 use crate::service::flags::{LineStanding, line_standing};
-use crate::service::records::{self, Cell, Query, Record};
+use crate::service::records::Query;
 use crate::web::session::WebUser;
 use crate::web::{Nav, Page, render};
 
@@ -28,34 +30,6 @@ struct BudgetLinePage {
     disbursements: Table,
     pager: Pager,
     log_href: Option<String>,
-}
-
-/// A record's cell as text.
-pub fn text_of(record: &Record, column: &str) -> String {
-    match record.get(column) {
-        Some(Cell::Text(text)) => text.clone(),
-        Some(Cell::Empty) | None => String::new(),
-        Some(other) => other.csv_text().into_owned(),
-    }
-}
-
-/// The one record of `kind` whose `column` is `value`, or a 404 naming what is missing.
-pub async fn one_record(
-    db: &DatabaseConnection,
-    kind: RecordKind,
-    plan: &plan::Model,
-    column: &str,
-    value: &str,
-) -> crate::error::Result<Record> {
-    let mut query = Query::all(kind, Some(plan.id));
-    query.filter(column, value)?;
-    records::fetch(db, &query).await?.pop().ok_or_else(|| {
-        Error::NotFound(format!(
-            "there is no {} {value} in plan {}",
-            kind.one(),
-            plan.code
-        ))
-    })
 }
 
 /// `GET /budget-lines/<code>`: a budget line, what is left on it, its flags as of the end of
@@ -88,11 +62,7 @@ pub async fn get_budget_line(
 
     let mut query = Query::all(RecordKind::Disbursements, Some(plan.id));
     query.filter("budget_line_code", code)?;
-    let total = records::count(db.inner(), &query).await?;
-    let page = Pager::page_within(page, total);
-    query.offset = Pager::offset(page);
-    query.limit = Some(super::PAGE_SIZE);
-    let rows = records::fetch(db.inner(), &query).await?;
+    let (rows, page, total) = super::fetch_page(db, query, page).await?;
     let pager = Pager::new(page, total, |n| {
         uri!(get_budget_line(
             code = code,

@@ -6,8 +6,7 @@ use askama::Template;
 use rocket::{FromForm, State, get};
 use sea_orm::DatabaseConnection;
 
-use super::budget_line::text_of;
-use super::{Pager, Table, page_plan, record_table};
+use super::{Pager, Table, page_plan, record_table, text_of};
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::Result;
@@ -126,12 +125,8 @@ pub async fn get_disbursements(
     filters: Filters,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
-    let mut query = filters.query(db, &plan).await?;
-    let total = records::count(db.inner(), &query).await?;
-    let page = Pager::page_within(page, total);
-    query.offset = Pager::offset(page);
-    query.limit = Some(super::PAGE_SIZE);
-    let rows = records::fetch(db.inner(), &query).await?;
+    let query = filters.query(db, &plan).await?;
+    let (rows, page, total) = super::fetch_page(db, query, page).await?;
     let base = format!(
         "/disbursements?plan={}{}",
         urlencode(&plan.code),

@@ -5,9 +5,9 @@ use askama::Template;
 use rocket::{State, get, uri};
 use sea_orm::DatabaseConnection;
 
-use super::budget_line::{one_record, text_of};
 use super::{
-    FlagLine, Pager, Table, default_as_of, page_plan, plan_flags, record_table, subject_href,
+    FlagLine, Pager, Table, default_as_of, one_record, page_plan, plan_flags, record_table,
+    subject_href, text_of,
 };
 use crate::config::Settings;
 use crate::domain::flags::Subject;
@@ -57,11 +57,7 @@ pub async fn get_institution(
 
     let mut paid = Query::all(RecordKind::Disbursements, Some(plan.id));
     paid.filter("payee_code", code)?;
-    let total = records::count(db.inner(), &paid).await?;
-    let page = Pager::page_within(page, total);
-    paid.offset = Pager::offset(page);
-    paid.limit = Some(super::PAGE_SIZE);
-    let payments = records::fetch(db.inner(), &paid).await?;
+    let (payments, page, total) = super::fetch_page(db, paid, page).await?;
     let pager = Pager::new(page, total, |n| {
         uri!(get_institution(
             code = code,

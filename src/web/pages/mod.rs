@@ -29,11 +29,11 @@ use crate::config::Settings;
 use crate::domain::flags::{Flag, Severity, Subject};
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::service::flags::FlagReport;
 use crate::service::plans::resolve_plan;
-use crate::service::records::{Cell, Record};
+use crate::service::records::{self, Cell, Query, Record};
 use crate::service::reports::{ExecutionReport, ReportRow};
 
 pub use users::users_page;
@@ -308,6 +308,34 @@ impl FlagLine {
     }
 }
 
+/// A record's cell as text.
+pub fn text_of(record: &Record, column: &str) -> String {
+    match record.get(column) {
+        Some(Cell::Text(text)) => text.clone(),
+        Some(Cell::Empty) | None => String::new(),
+        Some(other) => other.csv_text().into_owned(),
+    }
+}
+
+/// The one record of `kind` whose `column` is `value`, or a 404 naming what is missing.
+pub async fn one_record(
+    db: &DatabaseConnection,
+    kind: RecordKind,
+    plan: &plan::Model,
+    column: &str,
+    value: &str,
+) -> Result<Record> {
+    let mut query = Query::all(kind, Some(plan.id));
+    query.filter(column, value)?;
+    records::fetch(db, &query).await?.pop().ok_or_else(|| {
+        Error::NotFound(format!(
+            "there is no {} {value} in plan {}",
+            kind.one(),
+            plan.code
+        ))
+    })
+}
+
 /// How many rows a long table shows at once.
 pub const PAGE_SIZE: u64 = 50;
 
@@ -347,4 +375,18 @@ impl Pager {
     pub fn offset(page: u64) -> u64 {
         page.max(1).saturating_sub(1).saturating_mul(PAGE_SIZE)
     }
+}
+
+/// Page `page` (from 1) of the records `query` selects: the rows, the page they are (brought
+/// within the pages there are) and how many records there are in all.
+pub async fn fetch_page(
+    db: &DatabaseConnection,
+    mut query: Query,
+    page: Option<u64>,
+) -> Result<(Vec<Record>, u64, u64)> {
+    let total = records::count(db, &query).await?;
+    let page = Pager::page_within(page, total);
+    query.offset = Pager::offset(page);
+    query.limit = Some(PAGE_SIZE);
+    Ok((records::fetch(db, &query).await?, page, total))
 }

@@ -5,8 +5,9 @@ use askama::Template;
 use rocket::{State, get};
 use sea_orm::DatabaseConnection;
 
-use super::budget_line::{one_record, text_of};
-use super::{FlagLine, Table, TableCell, page_plan, record_table, subject_href};
+use super::{
+    FlagLine, Table, TableCell, one_record, page_plan, record_table, subject_href, text_of,
+};
 use crate::config::Settings;
 use crate::domain::flags::Subject;
 use crate::domain::records::RecordKind;

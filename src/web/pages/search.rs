@@ -5,8 +5,7 @@ use askama::Template;
 use rocket::{State, get};
 use sea_orm::DatabaseConnection;
 
-use super::budget_line::text_of;
-use super::{page_plan, subject_href};
+use super::{page_plan, subject_href, text_of};
 use crate::domain::flags::Subject;
 use crate::domain::records::RecordKind;
 use crate::entity::plan;
