@@ -759,3 +759,5 @@ fn chromedriver_s_port_is_read_from_its_greeting() {
     );
     assert_eq!(reported_port("Only local connections are allowed."), None);
 }
+
+mod look;
