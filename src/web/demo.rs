@@ -2,6 +2,10 @@
 //! `cargo run`) and no user in the database yet, one user of each role is created with a
 //! random password, and the accounts are printed to the console once. Never in `release`,
 //! where `load_samples` is off.
+//!
+//! In a debug build the sign-in page lists them too ([`DemoLogins`]), with their passwords
+//! when this run created them, so a newcomer can sign in without reading the console. A
+//! release build never keeps them, whatever its configuration says.
 
 use rocket::{Build, Rocket};
 use sea_orm::DatabaseConnection;
@@ -27,6 +31,34 @@ fn random_password() -> Result<String> {
     Ok(format!("demo-{}", hex(&bytes)))
 }
 
+/// A demo account as the sign-in page shows it: the password only when this run created it
+/// (it is stored hashed, so a later run cannot show it).
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub email: String,
+    pub role: String,
+    pub password: Option<String>,
+}
+
+/// The demo accounts of a debug build, managed by [`create_demo_users`]; always empty in a
+/// release build (`cfg!(debug_assertions)` off).
+pub struct DemoLogins(pub Vec<DemoLogin>);
+
+/// The demo accounts that an earlier run created, without their passwords.
+async fn existing(db: &DatabaseConnection) -> Result<Vec<DemoLogin>> {
+    Ok(users::list_users(db)
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.has_password)
+        .filter(|u| ACCOUNTS.iter().any(|(email, _)| *email == u.email))
+        .map(|u| DemoLogin {
+            email: u.email,
+            role: u.role.to_string(),
+            password: None,
+        })
+        .collect())
+}
+
 async fn create(db: &DatabaseConnection) -> Result<Vec<(String, Role, String)>> {
     if users::has_users(db).await? {
         return Ok(Vec::new());
@@ -43,29 +75,50 @@ async fn create(db: &DatabaseConnection) -> Result<Vec<(String, Role, String)>> 
 /// Creates and prints the demo accounts when the configuration loads samples and the
 /// database has no user. A failure is printed and the server starts without them.
 pub async fn create_demo_users(rocket: Rocket<Build>) -> Rocket<Build> {
+    let logins = demo_logins(&rocket).await;
+    // A release build keeps none, whatever its configuration says.
+    let shown = if cfg!(debug_assertions) {
+        logins
+    } else {
+        Vec::new()
+    };
+    rocket.manage(DemoLogins(shown))
+}
+
+async fn demo_logins(rocket: &Rocket<Build>) -> Vec<DemoLogin> {
     let (Some(settings), Some(db)) = (
         rocket.state::<Settings>(),
         rocket.state::<DatabaseConnection>(),
     ) else {
-        return rocket;
+        return Vec::new();
     };
     if !settings.load_samples {
-        return rocket;
+        return Vec::new();
     }
     match create(db).await {
-        Ok(created) if created.is_empty() => {}
+        Ok(created) if created.is_empty() => existing(db).await.unwrap_or_default(),
         Ok(created) => {
             println!(
                 "naptrack: demo accounts for the sample plan (shown once; sign in at /login):"
             );
-            for (email, role, password) in created {
+            for (email, role, password) in &created {
                 println!("    {:<9} {email:<24} password: {password}", role.as_str());
             }
+            created
+                .into_iter()
+                .map(|(email, role, password)| DemoLogin {
+                    email,
+                    role: role.to_string(),
+                    password: Some(password),
+                })
+                .collect()
         }
-        Err(e) => eprintln!(
-            "naptrack: warning: the demo accounts could not be created: {}",
-            e.log_detail()
-        ),
+        Err(e) => {
+            eprintln!(
+                "naptrack: warning: the demo accounts could not be created: {}",
+                e.log_detail()
+            );
+            Vec::new()
+        }
     }
-    rocket
 }

@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::service::users::Caller;
 
 const STYLESHEET: &str = include_str!("../../static/app.css");
+const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 /// What the navigation bar shows: who is signed in, and the links their role may follow.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,8 @@ pub struct Nav {
     pub may_write: bool,
     pub may_audit: bool,
     pub is_admin: bool,
+    /// The path of the page shown, whose link the navigation marks with `aria-current`.
+    pub current: String,
 }
 
 impl Nav {
@@ -43,7 +46,7 @@ impl Nav {
         Nav::default()
     }
 
-    pub fn signed_in(caller: &Caller, csrf: &str) -> Nav {
+    pub fn signed_in(caller: &Caller, csrf: &str, current: &str) -> Nav {
         Nav {
             email: Some(caller.email.clone()),
             role: match &caller.institution_code {
@@ -54,6 +57,38 @@ impl Nav {
             may_write: crate::auth::Writer::ROLES.contains(&caller.role),
             may_audit: crate::auth::AuditReader::ROLES.contains(&caller.role),
             is_admin: caller.role == Role::Admin,
+            current: current.to_owned(),
+        }
+    }
+
+    /// Whether the navigation link to `href` is the page shown.
+    pub fn is_current(&self, href: &str) -> bool {
+        self.current == href
+    }
+}
+
+/// One error in a form's summary (the `error_summary` macro of `templates/macros.html`): what
+/// is wrong, and the id of the field it is about, which the summary links to.
+#[derive(Debug, Clone)]
+pub struct ErrorLink {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ErrorLink {
+    /// An error about the field whose `id` is given.
+    pub fn field(id: &str, message: &str) -> ErrorLink {
+        ErrorLink {
+            field: Some(id.to_owned()),
+            message: message.to_owned(),
+        }
+    }
+
+    /// An error about no field in particular.
+    pub fn general(message: &str) -> ErrorLink {
+        ErrorLink {
+            field: None,
+            message: message.to_owned(),
         }
     }
 }
@@ -193,6 +228,12 @@ fn get_stylesheet() -> (ContentType, &'static str) {
     (ContentType::CSS, STYLESHEET)
 }
 
+/// The icon of the site's tabs and bookmarks: naptrack's mark, as SVG.
+#[get("/static/favicon.svg")]
+fn get_favicon() -> (ContentType, &'static str) {
+    (ContentType::SVG, FAVICON)
+}
+
 /// Every error outside `/api` is an HTML page; a page that needs a session sends the user to
 /// sign in and back.
 #[catch(default)]
@@ -238,6 +279,7 @@ pub fn stage() -> AdHoc {
                 "/",
                 routes![
                     get_stylesheet,
+                    get_favicon,
                     session::get_login,
                     session::post_login,
                     session::post_logout,
@@ -247,6 +289,8 @@ pub fn stage() -> AdHoc {
                     pages::reports::get_reports,
                     pages::reports::get_report_csv,
                     pages::reports::get_iati_xml,
+                    pages::reports::get_report_chart_svg,
+                    pages::results::get_results_chart_svg,
                     pages::results::get_results,
                     pages::results::get_results_csv,
                     pages::results_values::get_values,

@@ -33,7 +33,8 @@ use rocket::response::{self, Redirect, Responder};
 use rocket::{Response, State, get, post, uri};
 use sea_orm::DatabaseConnection;
 
-use super::{Nav, WebError, render, urlencode};
+use super::demo::{DemoLogin, DemoLogins};
+use super::{ErrorLink, Nav, WebError, render, urlencode};
 use crate::config::SessionSettings;
 use crate::domain::Role;
 use crate::error::Error;
@@ -52,11 +53,13 @@ pub struct WebUser {
     pub caller: Caller,
     /// The CSRF token that this page's forms carry.
     pub csrf: String,
+    /// The path of the page asked for, so the navigation can mark its link as the current one.
+    pub path: String,
 }
 
 impl WebUser {
     pub fn nav(&self) -> Nav {
-        Nav::signed_in(&self.caller, &self.csrf)
+        Nav::signed_in(&self.caller, &self.csrf, &self.path)
     }
 
     pub fn may_write(&self) -> bool {
@@ -205,7 +208,11 @@ impl<'r> FromRequest<'r> for WebUser {
         };
         match csrf_token(request) {
             Ok(csrf) => {
-                let user = WebUser { caller, csrf };
+                let user = WebUser {
+                    caller,
+                    csrf,
+                    path: request.uri().path().to_string(),
+                };
                 request.local_cache(|| SignedIn(Some(user.clone())));
                 Outcome::Success(user)
             }
@@ -222,6 +229,22 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    errors: Vec<ErrorLink>,
+    /// The demo accounts, in a debug build only (see [`super::demo`]).
+    demo: Vec<DemoLogin>,
+}
+
+/// The demo accounts to list on the sign-in page: none unless a debug build made them.
+fn demo_logins(demo: &DemoLogins) -> Vec<DemoLogin> {
+    demo.0.clone()
+}
+
+/// The navigation of the sign-in page.
+fn login_nav() -> Nav {
+    Nav {
+        current: uri!(get_login(next = _)).path().to_string(),
+        ..Nav::anonymous()
+    }
 }
 
 /// Only a local path is followed after sign-in, never another site.
@@ -255,13 +278,19 @@ impl<'a> FromUriParam<Query, ReturnTo<'a>> for Option<&str> {
 
 /// `GET /login`: the sign-in form.
 #[get("/login?<next>")]
-pub fn get_login(csrf: CsrfToken, next: Option<&str>) -> Result<RawHtml<String>, WebError> {
+pub fn get_login(
+    csrf: CsrfToken,
+    demo: &State<DemoLogins>,
+    next: Option<&str>,
+) -> Result<RawHtml<String>, WebError> {
     render(&LoginPage {
-        nav: Nav::anonymous(),
+        nav: login_nav(),
         csrf: csrf.0,
         email: String::new(),
         next: safe_next(next),
         error: None,
+        errors: Vec::new(),
+        demo: demo_logins(demo),
     })
 }
 
@@ -332,6 +361,7 @@ pub async fn post_login(
     csrf: CsrfToken,
     client: ClientAddress,
     secure: SecureCookies,
+    demo: &State<DemoLogins>,
     form: Form<LoginForm>,
 ) -> Result<LoginOutcome, WebError> {
     check_token(&csrf.0, &form.csrf)?;
@@ -341,11 +371,13 @@ pub async fn post_login(
                   message: &str|
      -> Result<LoginOutcome, WebError> {
         let page = render(&LoginPage {
-            nav: Nav::anonymous(),
+            nav: login_nav(),
             csrf: csrf.0.clone(),
             email: form.email.trim().to_owned(),
             next: safe_next(Some(&form.next)),
             error: Some(message.to_owned()),
+            errors: vec![ErrorLink::field("email", message)],
+            demo: demo_logins(demo),
         })?;
         Ok(Err(LoginRefusal {
             status,

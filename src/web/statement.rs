@@ -118,6 +118,7 @@ fn statement_view(
         .filter(|r| !r.key.is_empty())
         .map(|r| BarGroup {
             label: r.key.clone(),
+            name: r.label.clone(),
             allocated: r.allocated,
             disbursed: r.disbursed,
         })

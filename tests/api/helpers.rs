@@ -511,12 +511,23 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn spawn() -> TestServer {
+        Self::spawn_configured(false).await
+    }
+
+    /// The server as the `debug` profile runs it, with `load_samples` on: the sample plan and
+    /// the demo accounts are created at start.
+    pub async fn spawn_with_samples() -> TestServer {
+        Self::spawn_configured(true).await
+    }
+
+    async fn spawn_configured(load_samples: bool) -> TestServer {
         use rocket::fairing::AdHoc;
 
         let test_db = TestDb::new().await;
         let figment = Figment::from(rocket::Config::figment())
             .merge(("database_url", test_db.url.clone()))
-            .merge(("load_samples", false))
+            .merge(("load_samples", load_samples))
+            .merge(("samples_dir", samples_dir()))
             .merge(("log_level", "off"))
             .merge(("address", "127.0.0.1"))
             .merge(("port", 0))

@@ -282,7 +282,10 @@ async fn a_recorder_corrects_an_actual_and_sees_it_with_a_message_on_the_results
         page.contains("Fiscal year 2017 of IND-CALLS stored: target 1450, actual 1402.5001."),
         "the flash message: {page}"
     );
-    assert!(page.contains("<td class=\"num\">1402.5001</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"num\" data-label=\"Actual\">1402.5001</td>"),
+        "{page}"
+    );
     // The message is shown once.
     let (_, again) = app.page("/results?plan=NAP-2015").await;
     assert!(!again.contains("stored: target"));

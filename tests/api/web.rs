@@ -851,8 +851,11 @@ async fn a_donor_reads_the_statement_of_a_donor_with_exact_amounts_by_activity_a
     // The new payment, in its own currency and in the plan's, to the last digit.
     assert!(page.contains("<a href=\"/disbursements/WEB-EU-1?plan=NAP-2015\">WEB-EU-1</a>"));
     assert_eq!(
-        page.matches("<td class=\"num\">1,234,567.8901</td>")
-            .count(),
+        page.matches("<td class=\"num\" data-label=\"Amount\">1,234,567.8901</td>")
+            .count()
+            + page
+                .matches("<td class=\"num\" data-label=\"Amount in EUR\">1,234,567.8901</td>")
+                .count(),
         2,
         "{page}"
     );
@@ -862,7 +865,7 @@ async fn a_donor_reads_the_statement_of_a_donor_with_exact_amounts_by_activity_a
         .unwrap();
     assert_eq!(statement.disbursed, expected);
     assert!(page.contains(&format!(
-        "<th scope=\"row\" colspan=\"7\">Total disbursed</th><td class=\"num\">{}</td>",
+        "<th scope=\"row\" colspan=\"7\">Total disbursed</th><td class=\"num\" data-label=\"Amount in EUR\">{}</td>",
         expected.grouped()
     )));
     assert!(page.contains(&format!("EUR {}", expected.grouped())));
@@ -955,9 +958,11 @@ async fn a_funding_source_statement_shows_only_that_source() {
 
     assert_eq!(status, Status::Ok, "{page}");
     assert!(page.contains("<h1>Donor statement: funding source PG-2015</h1>"));
-    assert!(page.contains("<td class=\"code\">PG-2015</td>"));
-    assert!(!page.contains("<td class=\"code\">PG-2018</td>"), "{page}");
-    assert!(!page.contains("<td class=\"code\">SB</td>"));
+    let source =
+        |code: &str| format!("<td class=\"code\" data-label=\"Funding source\">{code}</td>");
+    assert!(page.contains(&source("PG-2015")));
+    assert!(!page.contains(&source("PG-2018")), "{page}");
+    assert!(!page.contains(&source("SB")));
 }
 
 #[rocket::async_test]

@@ -73,6 +73,12 @@ pub async fn get_home(
             flags,
         });
     }
-    let nav = user.map_or_else(Nav::anonymous, |u| u.nav());
+    let nav = user.map_or_else(
+        || Nav {
+            current: "/".to_owned(),
+            ..Nav::anonymous()
+        },
+        |u| u.nav(),
+    );
     render(&HomePage { nav, plans })
 }

@@ -45,6 +45,15 @@ pub struct Table {
     pub rows: Vec<Vec<TableCell>>,
 }
 
+impl Table {
+    /// The header of column `i`, which a stacked row shows beside the cell.
+    pub fn label(&self, i: impl std::borrow::Borrow<usize>) -> &str {
+        self.headers
+            .get(*i.borrow())
+            .map_or("", |(header, _)| header.as_str())
+    }
+}
+
 pub struct TableCell {
     pub text: String,
     pub numeric: bool,
@@ -237,6 +246,7 @@ fn bar_groups(report: &ExecutionReport) -> Vec<BarGroup> {
         .filter(|r| !r.key.is_empty())
         .map(|r| BarGroup {
             label: r.key.clone(),
+            name: r.label.clone(),
             allocated: r.allocated,
             disbursed: r.disbursed,
         })

@@ -5,13 +5,14 @@
 
 use askama::Template;
 use rocket::State;
-use rocket::get;
 use rocket::http::ContentType;
 use rocket::request::FlashMessage;
 use rocket::response::content::RawText;
+use rocket::{get, uri};
 use sea_orm::DatabaseConnection;
 
 use super::page_plan;
+use super::reports::SvgDownload;
 use crate::entity::plan;
 use crate::service::report_cache::ReportCache;
 use crate::service::results::{
@@ -40,6 +41,7 @@ struct IndicatorView {
     unit: String,
     baseline: Option<String>,
     chart: String,
+    chart_svg_href: String,
     years: Vec<YearRow>,
 }
 
@@ -61,17 +63,21 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| v.to_string())
 }
 
-fn view(
-    plan: &plan::Model,
-    result: &IndicatorResults,
-    codes: &PlanCodes,
-) -> crate::error::Result<IndicatorView> {
-    let i = &result.measured.indicator;
-    let unit = match (i.measure, &i.unit) {
+/// The unit an indicator is counted in, as its chart's axis says it.
+fn unit_of(i: &crate::entity::indicator::Model) -> String {
+    match (i.measure, &i.unit) {
         (crate::domain::Measure::Percentage, _) => "%".to_owned(),
         (_, Some(unit)) if !unit.is_empty() => unit.clone(),
         _ => "units".to_owned(),
-    };
+    }
+}
+
+/// The chart of one indicator: target and actual per fiscal year beside the money.
+fn indicator_chart(
+    plan: &plan::Model,
+    result: &IndicatorResults,
+    unit: &str,
+) -> crate::error::Result<String> {
     let chart_years: Vec<YearResult> = result
         .years
         .iter()
@@ -82,7 +88,22 @@ fn view(
             disbursed: y.disbursed,
         })
         .collect();
-    let chart = results_over_years(&i.title, &unit, plan.currency.code(), &chart_years)?;
+    results_over_years(
+        &result.measured.indicator.title,
+        unit,
+        plan.currency.code(),
+        &chart_years,
+    )
+}
+
+fn view(
+    plan: &plan::Model,
+    result: &IndicatorResults,
+    codes: &PlanCodes,
+) -> crate::error::Result<IndicatorView> {
+    let i = &result.measured.indicator;
+    let unit = unit_of(i);
+    let chart = indicator_chart(plan, result, &unit)?;
     let measures = match (i.activity_id, i.objective_id) {
         (Some(id), _) => format!("activity {}", codes.activity(id)),
         (_, Some(id)) => format!("objective {} and its sub-objectives", codes.objective(id)),
@@ -103,6 +124,11 @@ fn view(
             .zip(i.baseline_year)
             .map(|(value, year)| format!("{value} in {year}")),
         chart,
+        chart_svg_href: uri!(get_results_chart_svg(
+            plan = Some(plan.code.as_str()),
+            indicator = Some(i.code.as_str()),
+        ))
+        .to_string(),
         unit,
         years: result
             .years
@@ -186,4 +212,32 @@ pub async fn get_results_csv(
         ContentType::new("text", "csv").with_params(("charset", "utf-8")),
         RawText(bytes),
     ))
+}
+
+/// `GET /results/chart.svg?indicator=CODE`: one indicator's chart as an SVG file, the same
+/// drawing as the results page shows, with the session.
+#[get("/results/chart.svg?<plan>&<indicator>")]
+pub async fn get_results_chart_svg(
+    db: &State<DatabaseConnection>,
+    _user: WebUser,
+    plan: Option<&str>,
+    indicator: Option<&str>,
+) -> Result<SvgDownload, WebError> {
+    let plan = page_plan(db, plan).await?;
+    let code = indicator.filter(|c| !c.is_empty()).ok_or_else(|| {
+        crate::error::Error::BadRequest("name an indicator (?indicator=CODE)".to_owned())
+    })?;
+    let result = plan_results(db, &plan)
+        .await?
+        .into_iter()
+        .find(|r| r.measured.indicator.code == code)
+        .ok_or_else(|| {
+            crate::error::Error::NotFound(format!(
+                "plan {} has no indicator with code \"{code}\"",
+                plan.code
+            ))
+        })?;
+    let unit = unit_of(&result.measured.indicator);
+    let svg = indicator_chart(&plan, &result, &unit)?;
+    Ok(SvgDownload::new(svg, &format!("{}-{code}", plan.code)))
 }

@@ -28,7 +28,7 @@ use crate::service::import::{self, Expect, ImportOptions};
 use crate::service::results::indicator_year;
 use crate::web::forms::Field;
 use crate::web::session::WebUser;
-use crate::web::{Nav, Page, WebError};
+use crate::web::{ErrorLink, Nav, Page, WebError};
 
 /// The form's own fields; an error about any other column is shown above the form.
 const FIELDS: [&str; 2] = ["target", "actual"];
@@ -44,6 +44,8 @@ struct ValuesFormPage {
     target: Field,
     actual: Field,
     other_errors: Vec<String>,
+    /// Every error, for the summary above the form.
+    errors: Vec<ErrorLink>,
     back_href: String,
 }
 
@@ -121,8 +123,30 @@ fn form_page(
             .filter(|e| !FIELDS.contains(&e.column.as_str()))
             .map(|e| format!("{}: {}", e.column, e.message))
             .collect(),
+        errors: errors
+            .iter()
+            .map(|e| {
+                if FIELDS.contains(&e.column.as_str()) {
+                    ErrorLink::field(
+                        &e.column,
+                        &format!("{}: {}", label_of(&e.column), e.message),
+                    )
+                } else {
+                    ErrorLink::general(&format!("{}: {}", e.column, e.message))
+                }
+            })
+            .collect(),
         back_href,
     })
+}
+
+/// How the form labels its field `name`.
+fn label_of(name: &str) -> &str {
+    match name {
+        "target" => "Target",
+        "actual" => "Actual",
+        other => other,
+    }
 }
 
 /// `GET /results/values`: the form for one indicator's fiscal year, prefilled with the

@@ -659,11 +659,12 @@ async fn the_charts_render_in_the_browser() {
     for expected in ["Amount (EUR)", "Allocated (EUR)", "Disbursed (EUR)"] {
         assert!(texts.iter().any(|t| t == expected), "{expected}: {texts:?}");
     }
-    // Each objective of the table has its bars, labelled with its code.
-    let keys = browser.texts("main table tbody th[scope=row]").await;
-    assert!(!keys.is_empty());
-    for key in keys.iter().filter(|k| !k.is_empty()) {
-        assert!(texts.contains(key), "{key}: {texts:?}");
+    // Each objective of the table has its bars; past eight they lie horizontally, labelled
+    // with the objective's name.
+    let names = browser.texts("main table tbody td[data-label=Name]").await;
+    assert!(names.len() > 8, "{names:?}");
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        assert!(texts.contains(name), "{name}: {texts:?}");
     }
     // Two bars per objective, the legend's keys and the frame: more than a handful of shapes.
     assert!(browser.find_all("figure svg.chart rect").await.len() > 8);
@@ -772,3 +773,5 @@ fn chromedriver_s_port_is_read_from_its_greeting() {
     assert_eq!(reported_port("Only local connections are allowed."), None);
 }
 mod clerk;
+
+mod look;
