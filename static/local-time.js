@@ -5,9 +5,10 @@ document.querySelectorAll("time[data-local]").forEach(function (time) {
   if (isNaN(when.getTime())) { return; }
   var local = document.createElement("span");
   local.className = "local-time";
-  local.textContent = " (" + when.toLocaleString(undefined, {
+  local.textContent = "(" + when.toLocaleString(undefined, {
     year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
   }) + ")";
   time.insertAdjacentElement("afterend", local);
+  time.insertAdjacentElement("afterend", document.createElement("br"));
 });

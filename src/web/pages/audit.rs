@@ -113,7 +113,7 @@ fn changes_of(details: &Value) -> Vec<Change> {
                 field: field.replace('_', " "),
                 before: value_text(b),
                 after: value_text(a),
-                changed: b != a,
+                changed: b.unwrap_or(&Value::Null) != a.unwrap_or(&Value::Null),
             }
         })
         .collect()
@@ -171,20 +171,23 @@ pub fn record_href(entity: &str, key: &str, is_admin: bool) -> Option<String> {
                 plan_query(plan)
             )
         }),
-        RecordKind::BudgetLines | RecordKind::Commitments | RecordKind::Obligations => {
-            plan_and_code(key).map(|(plan, code)| {
-                format!(
-                    "/records/{}/at?{}&key={}",
-                    kind.name(),
-                    plan_query(plan),
-                    urlencode(code)
-                )
-            })
-        }
+        RecordKind::BudgetLines => plan_and_code(key)
+            .map(|(plan, code)| format!("/budget-lines/{}?{}", urlencode(code), plan_query(plan))),
+        RecordKind::Obligations => plan_and_code(key)
+            .map(|(plan, code)| format!("/obligations/{}?{}", urlencode(code), plan_query(plan))),
+        RecordKind::Institutions => Some(format!("/institutions/{}", urlencode(key))),
+        RecordKind::Commitments => plan_and_code(key).map(|(plan, code)| {
+            format!(
+                "/records/{}/at?{}&key={}",
+                kind.name(),
+                plan_query(plan),
+                urlencode(code)
+            )
+        }),
         RecordKind::Indicators | RecordKind::IndicatorValues => {
             plan_and_code(key).map(|(plan, _)| format!("/results?{}", plan_query(plan)))
         }
-        RecordKind::Institutions | RecordKind::FundingSources | RecordKind::ExchangeRates => None,
+        RecordKind::FundingSources | RecordKind::ExchangeRates => None,
     }
 }
 
@@ -294,9 +297,10 @@ impl AuditQuery {
             match IsoDate::parse(text) {
                 Ok(date) => Some(date.into()),
                 Err(e) => {
+                    let label = if name == "from" { "From" } else { "To" };
                     errors.push(ErrorLink {
-                        id: format!("audit-{name}"),
-                        message: format!("{}: {e}", if name == "from" { "From" } else { "To" }),
+                        field: Some(format!("audit-{name}")),
+                        message: format!("{label}: {e}"),
                     });
                     None
                 }
@@ -308,7 +312,7 @@ impl AuditQuery {
             && from > to
         {
             errors.push(ErrorLink {
-                id: "audit-to".to_owned(),
+                field: Some("audit-to".to_owned()),
                 message: "To: the last day comes before the first".to_owned(),
             });
         }
@@ -370,21 +374,25 @@ struct AuditTrailPage {
     pager: Pager,
     csv_href: String,
     verification: String,
+    /// The head hash of an intact chain.
+    head: Option<String>,
     intact: bool,
 }
 
-async fn verification_text(db: &DatabaseConnection) -> Result<(bool, String)> {
+/// The chain's check as the page says it: whether it is intact, the sentence, and the head
+/// hash of an intact chain.
+async fn verification_text(db: &DatabaseConnection) -> Result<(bool, String, Option<String>)> {
     Ok(match audit::verify(db).await? {
-        Verification::Intact { entries, head } => (
-            true,
-            format!("Intact: {entries} entries, head hash {head}."),
-        ),
+        Verification::Intact { entries, head } => {
+            (true, format!("Intact: {entries} entries."), Some(head))
+        }
         Verification::Broken { entry, reason } => {
-            (false, format!("BROKEN at entry {entry}: {reason}."))
+            (false, format!("BROKEN at entry {entry}: {reason}."), None)
         }
         Verification::Differs { reason, .. } => (
             false,
             format!("The chain is intact, but the records are not what it says: {reason}."),
+            None,
         ),
     })
 }
@@ -402,7 +410,7 @@ pub async fn get_audit(
     user.require(crate::auth::AuditReader::ROLES)?;
     let offset = offset.unwrap_or(0);
     let (actors, entities) = audit::names(db.inner(), 500).await?;
-    let (intact, verification) = verification_text(db).await?;
+    let (intact, verification, head) = verification_text(db).await?;
     let is_admin = user.caller.role == crate::domain::Role::Admin;
     let (status, errors, total, entries) = match query.filter() {
         Ok(filter) => {
@@ -436,6 +444,7 @@ pub async fn get_audit(
         pager: Pager::new(what, total, offset, AUDIT_PAGE, |o| query.href(o)),
         csv_href: query.csv_href(),
         verification,
+        head,
         intact,
         query,
     })?;
@@ -519,7 +528,10 @@ pub async fn get_audit_csv(
     let filter = query.filter().map_err(|errors| {
         let details = errors
             .into_iter()
-            .map(|e| crate::error::FieldError::new(e.id.trim_start_matches("audit-"), e.message))
+            .map(|e| {
+                let field = e.field.unwrap_or_default();
+                crate::error::FieldError::new(field.trim_start_matches("audit-"), e.message)
+            })
             .collect();
         Error::invalid("the filter is not valid", details)
     })?;
@@ -628,8 +640,8 @@ mod tests {
             Some("/disbursements/D-1?plan=NAP")
         );
         assert_eq!(
-            record_href("budget-lines", "NAP/BL 1", false).as_deref(),
-            Some("/records/budget-lines/at?plan=NAP&key=BL%201")
+            record_href("commitments", "NAP/C 1", false).as_deref(),
+            Some("/records/commitments/at?plan=NAP&key=C%201")
         );
         assert_eq!(record_href("user", "a@b.org", false), None);
         assert!(record_href("user", "a@b.org", true).is_some());

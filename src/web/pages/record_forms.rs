@@ -56,6 +56,15 @@ impl<'a> FromParam<'a> for FormKind {
     }
 }
 
+/// The kind of a path, or a 404 page for any other.
+fn form_kind(kind: Result<FormKind, &str>) -> Result<RecordKind, WebError> {
+    kind.map(|k| k.0).map_err(|other| {
+        WebError::from(Error::NotFound(format!(
+            "there is no form for \"{other}\": activities, obligations, budget-lines and commitments have one"
+        )))
+    })
+}
+
 /// What a field of a form is called, and what it asks for.
 fn label_of(column: &str) -> &'static str {
     match column {
@@ -414,17 +423,16 @@ fn error_links(kind: RecordKind, errors: &[FieldError]) -> Vec<ErrorLink> {
         .iter()
         .map(|e| {
             let known = kind.column(&e.column).is_some() && e.column != "plan_code";
-            ErrorLink {
-                id: if known {
-                    format!("field-{}", e.column)
-                } else {
-                    "record-form".to_owned()
-                },
-                message: if known {
-                    format!("{}: {}", label_of(&e.column), e.message)
-                } else {
-                    e.message.clone()
-                },
+            if known {
+                ErrorLink {
+                    field: Some(format!("field-{}", e.column)),
+                    message: format!("{}: {}", label_of(&e.column), e.message),
+                }
+            } else {
+                ErrorLink {
+                    field: Some("record-form".to_owned()),
+                    message: e.message.clone(),
+                }
             }
         })
         .collect()
@@ -490,11 +498,11 @@ async fn form_page(
 pub async fn get_new_record(
     db: &State<DatabaseConnection>,
     user: WebUser,
-    kind: FormKind,
+    kind: Result<FormKind, &str>,
     plan: Option<&str>,
     activity: Option<&str>,
 ) -> Page {
-    let kind = kind.0;
+    let kind = form_kind(kind)?;
     require_rights(&user, kind)?;
     let plan = page_plan(db, plan).await?;
     let mut values = HashMap::new();
@@ -542,12 +550,12 @@ async fn stored_values(
 pub async fn get_edit_record(
     db: &State<DatabaseConnection>,
     user: WebUser,
-    kind: FormKind,
+    kind: Result<FormKind, &str>,
     plan: Option<&str>,
     key: &str,
     flash: Option<FlashMessage<'_>>,
 ) -> Page {
-    let kind = kind.0;
+    let kind = form_kind(kind)?;
     require_rights(&user, kind)?;
     let plan = page_plan(db, plan).await?;
     let values = stored_values(db, kind, &plan, key).await?;
@@ -562,10 +570,10 @@ pub async fn get_edit_record(
 pub async fn post_record(
     db: &State<DatabaseConnection>,
     user: WebUser,
-    kind: FormKind,
+    kind: Result<FormKind, &str>,
     form: Form<HashMap<String, String>>,
 ) -> Result<Result<Flash<Redirect>, (Status, RawHtml<String>)>, WebError> {
-    let kind = kind.0;
+    let kind = form_kind(kind)?;
     let given = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or_default();
     user.check_csrf(given("csrf"))?;
     require_rights(&user, kind)?;
@@ -667,12 +675,12 @@ struct RecordListPage {
 pub async fn get_records(
     db: &State<DatabaseConnection>,
     user: WebUser,
-    kind: FormKind,
+    kind: Result<FormKind, &str>,
     plan: Option<&str>,
     activity: Option<&str>,
     offset: Option<u64>,
 ) -> Page {
-    let kind = kind.0;
+    let kind = form_kind(kind)?;
     require_rights(&user, kind)?;
     let plan = page_plan(db, plan).await?;
     let activity = activity.map(str::trim).filter(|a| !a.is_empty());
@@ -748,12 +756,13 @@ pub async fn get_records(
 pub async fn get_record_home(
     db: &State<DatabaseConnection>,
     user: WebUser,
-    kind: FormKind,
+    kind: Result<FormKind, &str>,
     plan: Option<&str>,
     key: &str,
 ) -> Result<Redirect, WebError> {
+    let kind = form_kind(kind)?;
     user.require(crate::auth::Reader::ROLES)?;
     let plan = page_plan(db, plan).await?;
-    let values = stored_values(db, kind.0, &plan, key).await?;
-    Ok(Redirect::to(back_of(kind.0, &plan, &values).0))
+    let values = stored_values(db, kind, &plan, key).await?;
+    Ok(Redirect::to(back_of(kind, &plan, &values).0))
 }

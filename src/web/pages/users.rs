@@ -125,9 +125,12 @@ fn capitalised(text: &str) -> String {
     })
 }
 
-/// An error of a form as the error summary lists it: a link to its field.
+/// One error in a form's summary: what is wrong, and the id of the field it is about, which
+/// the summary links to. (The same shape as the `error_summary` macro's errors, so that the
+/// summaries of these pages can become that macro.)
+#[derive(Debug, Clone)]
 pub struct ErrorLink {
-    pub id: String,
+    pub field: Option<String>,
     pub message: String,
 }
 
@@ -345,7 +348,7 @@ fn error_links(prefix: &str, known: &[&str], errors: &[FieldError]) -> Vec<Error
                 format!("{prefix}-form")
             };
             ErrorLink {
-                id,
+                field: Some(id),
                 message: e.message.clone(),
             }
         })

@@ -772,3 +772,4 @@ fn chromedriver_s_port_is_read_from_its_greeting() {
     assert_eq!(reported_port("Only local connections are allowed."), None);
 }
 mod clerk;
+mod admin;
