@@ -805,3 +805,59 @@ async fn the_audit_trail_filters_lists_an_import_s_records_and_downloads_as_csv(
     assert_eq!(app.page("/audit").await.0, Status::Forbidden);
     assert_eq!(app.get("/audit.csv").await.status(), Status::Forbidden);
 }
+
+#[tokio::test]
+async fn the_command_line_disables_and_enables_a_user_and_binds_a_donor_to_its_donor() {
+    use crate::helpers::{TestDb, import_samples_into, naptrack, stderr, stdout};
+    let db = TestDb::new().await;
+    import_samples_into(&db.connect().await).await;
+    let add = naptrack(
+        &db,
+        &["user", "add", "donor@partner.example", "--role", "donor"],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+
+    let not_a_donor = naptrack(
+        &db,
+        &[
+            "user",
+            "set",
+            "donor@partner.example",
+            "--institution",
+            "MOJ",
+        ],
+    );
+    let bound = naptrack(
+        &db,
+        &[
+            "user",
+            "set",
+            "donor@partner.example",
+            "--institution",
+            "PGATO",
+        ],
+    );
+    let disabled = naptrack(&db, &["user", "disable", "donor@partner.example"]);
+    let listed = stdout(&naptrack(&db, &["user", "list"]));
+    let enabled = naptrack(&db, &["user", "enable", "donor@partner.example"]);
+    let listed_again = stdout(&naptrack(&db, &["user", "list"]));
+
+    assert!(!not_a_donor.status.success());
+    assert!(
+        stderr(&not_a_donor).contains("not the donor of any funding source"),
+        "{}",
+        stderr(&not_a_donor)
+    );
+    assert!(bound.status.success(), "{}", stderr(&bound));
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let row = |list: &str| {
+        list.lines()
+            .find(|l| l.starts_with("donor@partner.example"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row(&listed).contains("PGATO"), "{listed}");
+    assert!(row(&listed).ends_with("disabled"), "{listed}");
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    assert!(row(&listed_again).ends_with("active"), "{listed_again}");
+}
