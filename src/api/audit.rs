@@ -36,6 +36,7 @@ pub async fn get_audit(
         key: params.take("key"),
         from: params.take_date("from")?,
         to: params.take_date("to")?,
+        ..AuditFilter::default()
     };
     let limit = params.take_u64("limit")?.unwrap_or(100);
     if limit == 0 || limit > 1000 {

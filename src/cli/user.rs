@@ -22,6 +22,11 @@ pub enum UserCommand {
     /// Set a user's web sign-in password, read from the first line of standard input; every
     /// web session of theirs ends (recorded in the audit trail).
     Password(UserPasswordArgs),
+    /// Disable a user: they cannot sign in, their API tokens stop working and their web
+    /// sessions end (recorded in the audit trail).
+    Disable { email: String },
+    /// Enable a disabled user again (recorded in the audit trail).
+    Enable { email: String },
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -52,7 +57,8 @@ pub struct UserAddArgs {
     /// admin, recorder, donor or auditor.
     #[arg(long)]
     pub role: String,
-    /// The code of the institution the user works for.
+    /// The code of the institution the user works for: a bound recorder writes only for the
+    /// activities it leads; a donor's is the donor institution whose money its statement shows.
     #[arg(long)]
     pub institution: Option<String>,
     /// Read a password for the web sign-in from the first line of standard input.
@@ -67,7 +73,7 @@ pub struct UserSetArgs {
     #[arg(long)]
     pub role: Option<String>,
     /// Bind the user to the institution with this code (a bound recorder writes only for the
-    /// activities it leads).
+    /// activities it leads; a donor sees the statement of the donor institution).
     #[arg(long, conflicts_with = "no_institution")]
     pub institution: Option<String>,
     /// Unbind the user from any institution.
@@ -173,6 +179,14 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> Result<ExitCo
                 "the password of {} is set; {ended} web session(s) ended",
                 args.email.trim().to_lowercase()
             );
+        }
+        UserCommand::Disable { email } => {
+            let user = users::set_disabled(db, &email, true, &actor).await?;
+            println!("user {} is disabled", user.email);
+        }
+        UserCommand::Enable { email } => {
+            let user = users::set_disabled(db, &email, false, &actor).await?;
+            println!("user {} is enabled", user.email);
         }
         UserCommand::Token(TokenCommand::Create { email, label }) => {
             let token = users::create_token(db, &email, label.as_deref(), &actor).await?;

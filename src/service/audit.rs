@@ -16,8 +16,8 @@
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, StreamTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, StreamTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -288,6 +288,9 @@ pub struct AuditFilter {
     pub key: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// A record's key as the trail names it (`NAP-2015/BL-2016-001`) or its last part alone
+    /// (`BL-2016-001`, the code without its plan).
+    pub record: Option<String>,
 }
 
 /// The order entries are listed in.
@@ -331,6 +334,13 @@ pub async fn entries<C: ConnectionTrait>(
             query = query.filter(column.eq(value.as_str()));
         }
     }
+    if let Some(record) = &filter.record {
+        query = query.filter(
+            Condition::any()
+                .add(audit_entry::Column::EntityKey.eq(record.as_str()))
+                .add(audit_entry::Column::EntityKey.ends_with(format!("/{record}"))),
+        );
+    }
     if let Some(from) = filter.from {
         query =
             query.filter(audit_entry::Column::RecordedAt.gte(from.format("%Y-%m-%d").to_string()));
@@ -347,6 +357,32 @@ pub async fn entries<C: ConnectionTrait>(
     };
     let entries = query.limit(limit).offset(offset).all(conn).await?;
     Ok(AuditPage { total, entries })
+}
+
+/// Entry `id`, if the trail holds it.
+pub async fn entry<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<audit_entry::Model>> {
+    Ok(audit_entry::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// The actors and the record types the trail names, each sorted, at most `limit` of each:
+/// what a filter of the trail offers to pick from.
+pub async fn names<C: ConnectionTrait>(conn: &C, limit: u64) -> Result<(Vec<String>, Vec<String>)> {
+    let mut lists = Vec::new();
+    for column in [audit_entry::Column::Actor, audit_entry::Column::Entity] {
+        let names: Vec<String> = audit_entry::Entity::find()
+            .select_only()
+            .column(column)
+            .distinct()
+            .order_by_asc(column)
+            .limit(limit)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        lists.push(names);
+    }
+    let entities = lists.pop().unwrap_or_default();
+    let actors = lists.pop().unwrap_or_default();
+    Ok((actors, entities))
 }
 
 #[cfg(test)]

@@ -191,6 +191,56 @@ pub fn digest_of(record: &Record) -> RowsDigest {
     digest.finish()
 }
 
+/// One record an entry wrote, as the trail names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenRow {
+    /// The record kind (`budget-lines`).
+    pub entity: String,
+    /// The record's key (`NAP-2015/BL-2016-001`).
+    pub key: String,
+    /// The SHA-256 of the record as it was written.
+    pub row_hash: String,
+}
+
+/// A page of the records entry `entry_id` wrote (an import's can be millions), in the order
+/// it wrote them, with how many it wrote in all.
+pub async fn rows_of_entry<C: ConnectionTrait>(
+    conn: &C,
+    entry_id: i64,
+    limit: u64,
+    offset: u64,
+) -> Result<(u64, Vec<WrittenRow>)> {
+    let backend = conn.get_database_backend();
+    let mut q = Binds::new(backend);
+    let entry = q.bind(entry_id);
+    let count_sql = format!("SELECT COUNT(*) AS n FROM audit_rows WHERE entry_id = {entry}");
+    let total: i64 = match conn.query_one_raw(q.statement(count_sql)).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    let mut q = Binds::new(backend);
+    let entry = q.bind(entry_id);
+    let limit = q.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let offset = q.bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    let sql = format!(
+        "SELECT entity, entity_key, row_hash FROM audit_rows WHERE entry_id = {entry} \
+         ORDER BY id LIMIT {limit} OFFSET {offset}"
+    );
+    let rows = conn
+        .query_all_raw(q.statement(sql))
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(WrittenRow {
+                entity: row.try_get("", "entity")?,
+                key: row.try_get("", "entity_key")?,
+                row_hash: row.try_get("", "row_hash")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((u64::try_from(total).unwrap_or(0), rows))
+}
+
 /// The last row the trail holds for each record of `kind`: key → (hash, entry).
 async fn trail_state<C: ConnectionTrait + StreamTrait>(
     conn: &C,

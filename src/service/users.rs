@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db;
 use crate::domain::Role;
-use crate::entity::{api_token, institution, user};
+use crate::entity::{api_token, funding_source, institution, user};
 use crate::error::{Error, FieldError, Result};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::import::{ImportOptions, Rights};
@@ -175,9 +175,74 @@ pub async fn add_user(
     password: Option<&str>,
     actor: &str,
 ) -> Result<(user::Model, String)> {
-    let email = check_email(email)?;
-    let password_hash = password.map(hash_password).transpose()?;
+    let new = NewUser {
+        email,
+        role,
+        institution: institution_code,
+        password,
+        with_token: true,
+    };
+    let (user, token) = create_user(db, new, actor).await?;
+    let token = token.ok_or_else(|| Error::Internal("no token was issued".to_owned()))?;
+    Ok((user, token))
+}
+
+/// What an admin gives a new user.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub role: Role,
+    /// The code of the institution the user is bound to (a donor's: the donor whose money
+    /// the donor statement shows).
+    pub institution: Option<&'a str>,
+    /// The web sign-in password; none for a user of API tokens only.
+    pub password: Option<&'a str>,
+    /// Whether to issue a first API token.
+    pub with_token: bool,
+}
+
+/// Creates a user, and a first API token when asked, which is returned (and never stored).
+///
+/// Every problem of the input is reported at once, each on its field: the email must be an
+/// address and new (a taken one is a conflict), the password long enough, the institution
+/// known and, for a donor, the donor of some funding source. Nothing is stored unless all
+/// of it holds. Recorded in the audit trail, without the password or its hash.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    new: NewUser<'_>,
+    actor: &str,
+) -> Result<(user::Model, Option<String>)> {
+    let mut problems = Vec::new();
+    let email = check_email(new.email).map_err(|e| problems.extend(e.details().to_vec()));
+    let password_hash = new
+        .password
+        .map(hash_password)
+        .transpose()
+        .map_err(|e| problems.extend(e.details().to_vec()));
     let txn = db::begin_write(db).await?;
+    let institution_id = match new.institution {
+        Some(code) => match institution_id_of(&*txn, code).await {
+            Ok(id) => match check_binding(&*txn, new.role, Some(id), code).await {
+                Ok(()) => Some(id),
+                Err(e) => {
+                    problems.extend(e.details().to_vec());
+                    None
+                }
+            },
+            Err(e @ Error::Invalid { .. }) => {
+                problems.extend(e.details().to_vec());
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let (Ok(email), Ok(password_hash), true) = (email, password_hash, problems.is_empty()) else {
+        return Err(Error::invalid(
+            "the user is not valid; nothing was stored",
+            problems,
+        ));
+    };
     if user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&*txn)
@@ -188,13 +253,9 @@ pub async fn add_user(
             "a user with email {email} already exists"
         )));
     }
-    let institution_id = match institution_code {
-        Some(code) => Some(institution_id_of(&*txn, code).await?),
-        None => None,
-    };
     let user = user::ActiveModel {
         email: Set(email.clone()),
-        role: Set(role),
+        role: Set(new.role),
         institution_id: Set(institution_id),
         password_hash: Set(password_hash),
         created_at: Set(Utc::now()),
@@ -210,13 +271,70 @@ pub async fn add_user(
             "create",
             "user",
             &email,
-            json!({ "after": { "email": email, "role": role, "institution": institution_code, "password": user.password_hash.is_some() } }),
+            json!({ "after": { "email": email, "role": new.role, "institution": new.institution, "password": user.password_hash.is_some() } }),
         ),
     )
     .await?;
-    let token = issue_token(&*txn, &user, Some("created with the user"), actor).await?;
+    let token = if new.with_token {
+        Some(issue_token(&*txn, &user, Some("created with the user"), actor).await?)
+    } else {
+        None
+    };
     txn.commit().await?;
     Ok((user, token))
+}
+
+/// Refuses to bind a donor's account to an institution that gave no money: a donor's
+/// institution is the donor of a funding source, whose money the donor statement shows.
+async fn check_binding(
+    db: &impl ConnectionTrait,
+    role: Role,
+    institution_id: Option<i32>,
+    code: &str,
+) -> Result<()> {
+    let Some(id) = institution_id.filter(|_| role == Role::Donor) else {
+        return Ok(());
+    };
+    let funds = funding_source::Entity::find()
+        .filter(funding_source::Column::DonorId.eq(id))
+        .count(db)
+        .await?;
+    if funds > 0 {
+        return Ok(());
+    }
+    let message = format!(
+        "\"{code}\" is not the donor of any funding source: a donor's account is bound to the \
+         institution whose money its donor statement shows"
+    );
+    Err(Error::invalid(
+        message.clone(),
+        vec![FieldError::new("institution", message)],
+    ))
+}
+
+/// A new password of 20 random characters (about 98 bits) in groups of four, without the
+/// letters and digits that are easily mistaken for each other, for an admin to hand over
+/// once.
+pub fn generate_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut password = String::new();
+    while password.chars().filter(|c| *c != '-').count() < 20 {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+        // 256 is not a multiple of 31: bytes past the last whole multiple are skipped so that
+        // every character is equally likely.
+        for b in bytes.into_iter().filter(|b| usize::from(*b) < 248) {
+            let count = password.chars().filter(|c| *c != '-').count();
+            if count == 20 {
+                break;
+            }
+            if count > 0 && count % 4 == 0 && !password.ends_with('-') {
+                password.push('-');
+            }
+            password.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+        }
+    }
+    Ok(password)
 }
 
 async fn issue_token<C: ConnectionTrait>(
@@ -504,6 +622,12 @@ pub async fn change_access(
         txn.commit().await?;
         return info_of(db, stored).await;
     }
+    if let (Some(Some(code)), Some(id)) = (&change.institution, institution_id) {
+        check_binding(&*txn, role, Some(id), code).await?;
+    }
+    if stored.role == Role::Admin && role != Role::Admin {
+        ensure_another_admin(&*txn, stored.id).await?;
+    }
     let codes = institution_codes(&*txn).await?;
     let access = |role: Role, id: Option<i32>| json!({ "role": role, "institution": id.and_then(|id| codes.get(&id)) });
     let details = json!({
@@ -521,6 +645,130 @@ pub async fn change_access(
     .await?;
     txn.commit().await?;
     info_of(db, updated).await
+}
+
+/// Refuses to take the admin role away from the last active admin (by demotion or by
+/// disabling): nobody could manage users in the web afterwards.
+async fn ensure_another_admin(db: &impl ConnectionTrait, user_id: i32) -> Result<()> {
+    let others = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::Id.ne(user_id))
+        .count(db)
+        .await?;
+    if others == 0 {
+        return Err(Error::Conflict(
+            "this is the last active admin: make another user an admin first".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Disables the user with `email` (`disabled`) or enables them again. A disabled user cannot
+/// sign in, none of their API tokens authenticates, and every web session of theirs ends in
+/// the same transaction. The last active admin cannot be disabled. Recorded in the audit
+/// trail with before and after; a request that changes nothing writes nothing.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    email: &str,
+    disabled: bool,
+    actor: &str,
+) -> Result<UserInfo> {
+    let txn = db::begin_write(db).await?;
+    let stored = find_user(&*txn, email).await?;
+    if stored.disabled_at.is_some() == disabled {
+        txn.commit().await?;
+        return info_of(db, stored).await;
+    }
+    if disabled && stored.role == Role::Admin {
+        ensure_another_admin(&*txn, stored.id).await?;
+    }
+    let user_id = stored.id;
+    let email = stored.email.clone();
+    let mut active = stored.into_active_model();
+    active.disabled_at = Set(disabled.then(Utc::now));
+    let updated = active.update(&*txn).await?;
+    let ended = if disabled {
+        web_sessions::end_all(&*txn, user_id).await?
+    } else {
+        0
+    };
+    audit::append(
+        &*txn,
+        AuditEvent::new(
+            actor,
+            if disabled { "disable" } else { "enable" },
+            "user",
+            &email,
+            json!({ "before": { "disabled": !disabled }, "after": { "disabled": disabled }, "sessions_ended": ended }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    info_of(db, updated).await
+}
+
+/// The user with `email`, as listed.
+pub async fn user_info(db: &DatabaseConnection, email: &str) -> Result<UserInfo> {
+    let stored = find_user(db, email).await?;
+    info_of(db, stored).await
+}
+
+/// One page of the users whose email contains `search` (every user without one), by email,
+/// with how many match in all.
+pub async fn list_users_page(
+    db: &DatabaseConnection,
+    search: Option<&str>,
+    limit: u64,
+    offset: u64,
+) -> Result<(u64, Vec<UserInfo>)> {
+    let mut query = user::Entity::find().order_by_asc(user::Column::Email);
+    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        query = query.filter(user::Column::Email.contains(search.to_lowercase()));
+    }
+    let total = query.clone().count(db).await?;
+    let codes = institution_codes(db).await?;
+    let users = query
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| UserInfo::of(u, &codes))
+        .collect();
+    Ok((total, users))
+}
+
+/// One page of the tokens, or of one user's, newest first, with how many there are in all.
+pub async fn list_tokens_page(
+    db: &DatabaseConnection,
+    email: Option<&str>,
+    limit: u64,
+    offset: u64,
+) -> Result<(u64, Vec<TokenInfo>)> {
+    let mut query = api_token::Entity::find().order_by_desc(api_token::Column::Id);
+    if let Some(email) = email {
+        let user = find_user(db, email).await?;
+        query = query.filter(api_token::Column::UserId.eq(user.id));
+    }
+    let total = query.clone().count(db).await?;
+    let tokens = query
+        .find_also_related(user::Entity)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(token, user)| TokenInfo {
+            id: token.id,
+            email: user.map(|u| u.email).unwrap_or_default(),
+            label: token.label,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+        })
+        .collect();
+    Ok((total, tokens))
 }
 
 /// Institution codes by id.

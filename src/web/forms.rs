@@ -198,8 +198,8 @@ struct ReversalFormPage {
     new_reference: Field,
     /// Whether everything paid has been reversed already: no form then.
     nothing_left: bool,
-    /// Each error's field and message, for the summary at the top.
-    summary: Vec<(String, String)>,
+    /// Each error, for the summary at the top.
+    summary: Vec<super::ErrorLink>,
 }
 
 #[derive(FromForm, Default)]
@@ -530,25 +530,22 @@ pub async fn post_import(
 }
 
 /// A text cell of a record, empty when absent.
-/// Each error as the summary at the top of a form lists it: the id of the field it links to
-/// (`fallback` for an error about none of the form's `fields`) and its sentence.
+/// Each error as the summary at the top of a form lists it: linked to the field it is about
+/// (`fallback` for an error about none of the form's `fields`), with the field's name first.
 pub fn error_summary(
     errors: &[FieldError],
     fields: &[&str],
     fallback: &str,
-) -> Vec<(String, String)> {
+) -> Vec<super::ErrorLink> {
     errors
         .iter()
         .map(|e| {
             let id = match e.column.as_str() {
-                "description" => fallback,
-                column if fields.contains(&column) => column,
+                column if fields.contains(&column) && column != "description" => column,
                 _ => fallback,
             };
-            (
-                id.to_owned(),
-                format!("{}: {}", e.column.replace('_', " "), e.message),
-            )
+            let message = format!("{}: {}", e.column.replace('_', " "), e.message);
+            super::ErrorLink::field(id, &message)
         })
         .collect()
 }

@@ -63,8 +63,8 @@ struct DisbursementFormPage {
     currency_field: Field,
     payee_code: Field,
     description: Field,
-    /// Each error's field and message, for the summary at the top.
-    summary: Vec<(String, String)>,
+    /// Each error, for the summary at the top.
+    summary: Vec<super::ErrorLink>,
     /// What looks wrong about the payment, for the clerk to confirm.
     warnings: Vec<String>,
     /// The fingerprint of the values the warnings are about: a confirmation holds for them.

@@ -62,6 +62,13 @@ impl WebUser {
         Nav::signed_in(&self.caller, &self.csrf, &self.path)
     }
 
+    /// The donor institution a donor's account is bound to, whose statement is theirs.
+    pub fn own_donor(&self) -> Option<String> {
+        (self.caller.role == Role::Donor)
+            .then(|| self.caller.institution_code.clone())
+            .flatten()
+    }
+
     pub fn may_write(&self) -> bool {
         crate::auth::Writer::ROLES.contains(&self.caller.role)
     }

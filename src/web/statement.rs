@@ -226,7 +226,8 @@ pub async fn get_donor_statement(
     funding_source: Option<&str>,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
-    let giver = giver_of(donor, funding_source)?;
+    // A donor's account bound to its donor institution opens on its own money.
+    let giver = giver_of(donor, funding_source)?.or_else(|| user.own_donor().map(Giver::Donor));
     let Givers {
         donors,
         funding_sources: sources,

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod admin_web;
 mod bound;
 mod browser;
 mod checkpoints;

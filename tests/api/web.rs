@@ -1224,7 +1224,7 @@ async fn an_admin_changes_a_user_s_role_and_institution_on_the_users_page() {
         .lines()
         .find(|l| l.contains("clerk@ministry.example"))
         .unwrap_or_default();
-    assert!(row.contains("<td>MOJ</td>"), "{row}");
+    assert!(row.contains(">MOJ</td>"), "{row}");
     let users = naptrack::service::users::list_users(&app.db).await.unwrap();
     let clerk = users.iter().find(|u| u.email == "clerk@ministry.example");
     assert_eq!(clerk.and_then(|u| u.institution.as_deref()), Some("MOJ"));

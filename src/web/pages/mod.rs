@@ -13,6 +13,7 @@ pub mod home;
 pub mod institution;
 pub mod obligation;
 pub mod plan_tree;
+pub mod record_forms;
 pub mod reports;
 pub mod results;
 pub mod results_values;

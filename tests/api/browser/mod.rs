@@ -774,4 +774,5 @@ fn chromedriver_s_port_is_read_from_its_greeting() {
 }
 mod clerk;
 
+mod admin;
 mod look;
