@@ -76,13 +76,13 @@ async fn create(db: &DatabaseConnection) -> Result<Vec<(String, Role, String)>> 
 /// database has no user. A failure is printed and the server starts without them.
 pub async fn create_demo_users(rocket: Rocket<Build>) -> Rocket<Build> {
     let logins = demo_logins(&rocket).await;
-    // A release build keeps none, whatever its configuration says.
-    let shown = if cfg!(debug_assertions) {
-        logins
-    } else {
-        Vec::new()
-    };
-    rocket.manage(DemoLogins(shown))
+    rocket.manage(DemoLogins(shown(cfg!(debug_assertions), logins)))
+}
+
+/// The demo accounts the sign-in page lists: those of a debug build; a release build keeps
+/// none, whatever its configuration says.
+fn shown(debug_build: bool, logins: Vec<DemoLogin>) -> Vec<DemoLogin> {
+    if debug_build { logins } else { Vec::new() }
 }
 
 async fn demo_logins(rocket: &Rocket<Build>) -> Vec<DemoLogin> {
@@ -120,5 +120,23 @@ async fn demo_logins(rocket: &Rocket<Build>) -> Vec<DemoLogin> {
             );
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DemoLogin, shown};
+
+    #[test]
+    fn a_release_build_lists_no_demo_account() {
+        let logins = || {
+            vec![DemoLogin {
+                email: "admin@demo.example".to_owned(),
+                role: "admin".to_owned(),
+                password: Some("made up at start".to_owned()),
+            }]
+        };
+        assert!(shown(false, logins()).is_empty());
+        assert_eq!(shown(true, logins()).len(), 1);
     }
 }

@@ -9,7 +9,7 @@ use rocket::{Responder, State, get, uri};
 use sea_orm::DatabaseConnection;
 
 use super::charts::{self, BarGroup};
-use super::pages::{ReportView, page_plan};
+use super::pages::{PAGE_SIZE, Pager, ReportView, page_plan};
 use super::session::WebUser;
 use super::{Nav, Page, WebError, render};
 use crate::config::Settings;
@@ -53,7 +53,9 @@ struct StatementView {
     by_activity: ReportView,
     by_fiscal_year: ReportView,
     chart: String,
+    /// One page of the payments, and where it is among them.
     payments: Vec<PaymentRow>,
+    pager: Pager,
     disbursed: String,
     red_flags: Vec<RedFlagRow>,
     /// Each part's CSV download: what it holds and its address.
@@ -105,6 +107,7 @@ fn statement_view(
     plan: &plan::Model,
     statement: &DonorStatement,
     name: String,
+    page: Option<u64>,
 ) -> Result<StatementView> {
     let currency = plan.currency.to_string();
     let whose = match &statement.giver {
@@ -128,9 +131,30 @@ fn statement_view(
         &currency,
         &groups,
     )?;
+    let (donor, funding_source) = match &statement.giver {
+        Giver::Donor(code) => (Some(code.as_str()), None),
+        Giver::FundingSource(code) => (None, Some(code.as_str())),
+    };
+    let total = u64::try_from(statement.disbursements.len()).unwrap_or(u64::MAX);
+    let page = Pager::page_within(page, total);
+    let pager = Pager::new(page, total, |n| {
+        format!(
+            "{}#payments",
+            uri!(get_donor_statement(
+                plan = Some(plan.code.as_str()),
+                donor = donor,
+                funding_source = funding_source,
+                page = Some(n),
+            ))
+        )
+    });
+    let skip = usize::try_from(Pager::offset(page)).unwrap_or(usize::MAX);
+    let take = usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     let payments = statement
         .disbursements
         .iter()
+        .skip(skip)
+        .take(take)
         .map(|p| PaymentRow {
             date: p.date.to_string(),
             reference_href: uri!(super::forms::get_disbursement(
@@ -155,10 +179,6 @@ fn statement_view(
             description: p.description.clone().unwrap_or_default(),
         })
         .collect();
-    let (donor, funding_source) = match &statement.giver {
-        Giver::Donor(code) => (Some(code.as_str()), None),
-        Giver::FundingSource(code) => (None, Some(code.as_str())),
-    };
     let downloads = [
         ("Money by activity", "activity"),
         ("Money by fiscal year", "fiscal-year"),
@@ -187,6 +207,7 @@ fn statement_view(
         by_fiscal_year,
         chart,
         payments,
+        pager,
         disbursed: statement.disbursed.grouped(),
         red_flags: statement
             .red_flags
@@ -216,7 +237,7 @@ fn statement_view(
 
 /// `GET /reports/donor`: the picker of donors and funding sources and, once one is chosen,
 /// its statement. Every signed-in role may read it.
-#[get("/reports/donor?<plan>&<donor>&<funding_source>")]
+#[get("/reports/donor?<plan>&<donor>&<funding_source>&<page>")]
 pub async fn get_donor_statement(
     db: &State<DatabaseConnection>,
     settings: &State<Settings>,
@@ -224,6 +245,7 @@ pub async fn get_donor_statement(
     plan: Option<&str>,
     donor: Option<&str>,
     funding_source: Option<&str>,
+    page: Option<u64>,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
     // A donor's account bound to its donor institution opens on its own money.
@@ -244,7 +266,7 @@ pub async fn get_donor_statement(
             }
             .map(|c| c.name.clone())
             .unwrap_or_default();
-            Some(statement_view(&plan, &statement, name)?)
+            Some(statement_view(&plan, &statement, name, page)?)
         }
     };
     let (donor, funding_source) = match giver {

@@ -369,3 +369,15 @@ async fn a_reversed_payment_shows_its_reversals_and_offers_none_once_nothing_is_
     assert!(form.contains("Nothing is left to reverse"), "{form}");
     assert!(!form.contains("Record the reversal"));
 }
+
+#[rocket::async_test]
+async fn the_flags_page_and_the_donor_statement_come_a_page_at_a_time() {
+    let app = signed_in(Role::Donor).await;
+    let flags = ok_page(&app, "/flags").await;
+    assert!(flags.contains("class=\"pager\""), "{flags}");
+    let statement = ok_page(&app, "/reports/donor?donor=EUROL").await;
+    assert!(statement.contains("Rows 1 to"), "{statement}");
+    assert!(statement.contains("Total disbursed, all "), "{statement}");
+    let (status, _) = app.page("/reports/donor?donor=EUROL&page=2").await;
+    assert_eq!(status, Status::Ok);
+}

@@ -77,6 +77,7 @@ pub async fn get_dashboard(
             severity = severity,
             rule = _,
             as_of = Some(as_of_text.as_str()),
+            page = _,
         ))
         .to_string()
     };

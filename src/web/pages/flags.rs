@@ -2,7 +2,7 @@
 
 use askama::Template;
 use chrono::NaiveDate;
-use rocket::{State, get};
+use rocket::{State, get, uri};
 use sea_orm::DatabaseConnection;
 
 use super::{default_as_of, page_plan, plan_flags};
@@ -38,6 +38,7 @@ struct FlagsPage {
     severities: Vec<&'static str>,
     rules: Vec<&'static str>,
     flags: Vec<FlagRow>,
+    pager: super::Pager,
 }
 
 fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
@@ -48,7 +49,7 @@ fn parse_date(name: &str, text: &str) -> Result<NaiveDate> {
 
 /// `GET /flags`: the flags of the plan as of a date (today, or the plan's last day), filtered
 /// by kind (funding gaps, results, integrity), severity and rule.
-#[get("/flags?<plan>&<kind>&<severity>&<rule>&<as_of>")]
+#[get("/flags?<plan>&<kind>&<severity>&<rule>&<as_of>&<page>")]
 // A route's query parameters are its arguments, one each, as Rocket reads them.
 #[allow(clippy::too_many_arguments)]
 pub async fn get_flags(
@@ -60,6 +61,7 @@ pub async fn get_flags(
     severity: Option<&str>,
     rule: Option<&str>,
     as_of: Option<&str>,
+    page: Option<u64>,
 ) -> Page {
     let plan = page_plan(db, plan).await?;
     let kind_filter: Option<Kind> = kind
@@ -79,12 +81,38 @@ pub async fn get_flags(
         None => default_as_of(&plan),
     };
     let report = plan_flags(db, settings, &plan, as_of).await?;
-    let flags = report
+    let matching: Vec<_> = report
         .flags
         .iter()
         .filter(|f| kind_filter.is_none_or(|k| f.kind == k))
         .filter(|f| severity_filter.is_none_or(|s| f.severity == s))
         .filter(|f| rule_filter.is_none_or(|r| f.rule == r))
+        .collect();
+    let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+    let page = super::Pager::page_within(page, total);
+    let kind_text = kind_filter
+        .map(|k| k.as_str().to_owned())
+        .unwrap_or_default();
+    let severity_text = severity_filter.map(|s| s.to_string()).unwrap_or_default();
+    let rule_text = rule_filter.map(|r| r.to_string()).unwrap_or_default();
+    let as_of_text = as_of.to_string();
+    let pager = super::Pager::new(page, total, |n| {
+        uri!(get_flags(
+            plan = Some(plan.code.as_str()),
+            kind = Some(kind_text.as_str()).filter(|t| !t.is_empty()),
+            severity = Some(severity_text.as_str()).filter(|t| !t.is_empty()),
+            rule = Some(rule_text.as_str()).filter(|t| !t.is_empty()),
+            as_of = Some(as_of_text.as_str()),
+            page = Some(n),
+        ))
+        .to_string()
+    });
+    let skip = usize::try_from(super::Pager::offset(page)).unwrap_or(usize::MAX);
+    let take = usize::try_from(super::PAGE_SIZE).unwrap_or(usize::MAX);
+    let flags = matching
+        .into_iter()
+        .skip(skip)
+        .take(take)
         .map(|f| FlagRow {
             rule: f.rule.to_string(),
             severity: f.severity.to_string(),
@@ -104,15 +132,14 @@ pub async fn get_flags(
         nav: user.nav(),
         as_of,
         fiscal_year: report.fiscal_year,
-        kind: kind_filter
-            .map(|k| k.as_str().to_owned())
-            .unwrap_or_default(),
+        kind: kind_text,
         kinds: Kind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
-        severity: severity_filter.map(|s| s.to_string()).unwrap_or_default(),
-        rule: rule_filter.map(|r| r.to_string()).unwrap_or_default(),
+        severity: severity_text,
+        rule: rule_text,
         severities: Severity::ALL.iter().map(|s| s.as_str()).collect(),
         rules: Rule::ALL.iter().map(|r| r.as_str()).collect(),
         flags,
+        pager,
         plan,
     })
 }

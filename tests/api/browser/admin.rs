@@ -169,7 +169,9 @@ async fn the_audit_trail_filters_and_compares_in_the_browser() {
 
     browser.fill("#audit-actor", "admin@ministry.example").await;
     browser.set_value("#audit-entity", "user").await;
-    browser.click("main form[role=search] button[type=submit]").await;
+    browser
+        .click("main form[role=search] button[type=submit]")
+        .await;
     browser
         .wait_for_text("main p", "Matching entries 1 to 2 of 2.")
         .await;
