@@ -297,6 +297,7 @@ pub fn stage() -> AdHoc {
                     pages::results_values::post_values,
                     statement::get_donor_statement,
                     statement::get_donor_statement_csv,
+                    statement::get_donor_chart_svg,
                     pages::plan_tree::get_plan,
                     pages::activity::get_activity,
                     pages::budget_line::get_budget_line,

@@ -58,6 +58,8 @@ struct StatementView {
     pager: Pager,
     disbursed: String,
     red_flags: Vec<RedFlagRow>,
+    /// The chart as an SVG file.
+    chart_href: String,
     /// Each part's CSV download: what it holds and its address.
     downloads: Vec<(&'static str, String)>,
     /// The latest signed checkpoint of the audit trail, with its JSON for an auditor to copy.
@@ -103,17 +105,9 @@ fn giver_of(donor: Option<&str>, funding_source: Option<&str>) -> Result<Option<
     }
 }
 
-fn statement_view(
-    plan: &plan::Model,
-    statement: &DonorStatement,
-    name: String,
-    page: Option<u64>,
-) -> Result<StatementView> {
+/// The statement's chart: allocated and disbursed by fiscal year, in the plan's currency.
+fn statement_chart(plan: &plan::Model, statement: &DonorStatement, whose: &str) -> Result<String> {
     let currency = plan.currency.to_string();
-    let whose = match &statement.giver {
-        Giver::Donor(code) => format!("donor {code}"),
-        Giver::FundingSource(code) => format!("funding source {code}"),
-    };
     let groups: Vec<BarGroup> = statement
         .by_fiscal_year
         .rows
@@ -126,11 +120,54 @@ fn statement_view(
             disbursed: r.disbursed,
         })
         .collect();
-    let chart = charts::allocated_vs_disbursed(
+    charts::allocated_vs_disbursed(
         &format!("Allocated and disbursed by fiscal year, {whose} ({currency})"),
         &currency,
         &groups,
-    )?;
+    )
+}
+
+fn whose_of(giver: &Giver) -> String {
+    match giver {
+        Giver::Donor(code) => format!("donor {code}"),
+        Giver::FundingSource(code) => format!("funding source {code}"),
+    }
+}
+
+/// `GET /reports/donor/chart.svg`: the statement's chart as an SVG file, the same drawing as
+/// the page shows, with the session.
+#[get("/reports/donor/chart.svg?<plan>&<donor>&<funding_source>")]
+pub async fn get_donor_chart_svg(
+    db: &State<DatabaseConnection>,
+    settings: &State<Settings>,
+    user: WebUser,
+    plan: Option<&str>,
+    donor: Option<&str>,
+    funding_source: Option<&str>,
+) -> Result<super::pages::reports::SvgDownload, WebError> {
+    let plan = page_plan(db, plan).await?;
+    let giver = giver_of(donor, funding_source)?
+        .or_else(|| user.own_donor().map(Giver::Donor))
+        .ok_or_else(|| Error::BadRequest("name a donor or a funding source".to_owned()))?;
+    let thresholds = settings.flags.thresholds()?;
+    let statement = statements::donor_statement(db, &plan, giver.clone(), &thresholds).await?;
+    let whose = whose_of(&giver);
+    let svg = statement_chart(&plan, &statement, &whose)?;
+    Ok(super::pages::reports::SvgDownload::new(
+        svg,
+        &format!("{}-{}-by-fiscal-year", plan.code, whose.replace(' ', "-")),
+    ))
+}
+
+fn statement_view(
+    plan: &plan::Model,
+    statement: &DonorStatement,
+    name: String,
+    page: Option<u64>,
+) -> Result<StatementView> {
+    let currency = plan.currency.to_string();
+    let whose = whose_of(&statement.giver);
+    let chart = statement_chart(plan, statement, &whose)?;
     let (donor, funding_source) = match &statement.giver {
         Giver::Donor(code) => (Some(code.as_str()), None),
         Giver::FundingSource(code) => (None, Some(code.as_str())),
@@ -206,6 +243,12 @@ fn statement_view(
         by_activity,
         by_fiscal_year,
         chart,
+        chart_href: uri!(get_donor_chart_svg(
+            plan = Some(plan.code.as_str()),
+            donor = donor,
+            funding_source = funding_source,
+        ))
+        .to_string(),
         payments,
         pager,
         disbursed: statement.disbursed.grouped(),

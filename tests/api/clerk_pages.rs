@@ -381,3 +381,29 @@ async fn the_flags_page_and_the_donor_statement_come_a_page_at_a_time() {
     let (status, _) = app.page("/reports/donor?donor=EUROL&page=2").await;
     assert_eq!(status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn the_donor_statement_s_chart_downloads_as_svg() {
+    let app = signed_in(Role::Donor).await;
+    let page = ok_page(&app, "/reports/donor?donor=EUROL").await;
+    assert!(
+        page.contains("/reports/donor/chart.svg?plan=NAP-2015&#38;donor=EUROL"),
+        "{page}"
+    );
+    let response = app
+        .get("/reports/donor/chart.svg?plan=NAP-2015&donor=EUROL")
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.content_type().map(|c| c.to_string()),
+        Some("image/svg+xml".to_owned())
+    );
+    let svg = response.into_string().await.unwrap();
+    assert!(svg.contains("<svg") && svg.contains("donor EUROL"), "{svg}");
+    let (status, _) = app.page("/reports/donor/chart.svg").await;
+    assert_eq!(
+        status,
+        Status::BadRequest,
+        "a donor that is no donor's own names none"
+    );
+}
