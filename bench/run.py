@@ -12,7 +12,8 @@ times, side by side in the same run:
   disbursements.csv into a bare table (and, with PostgreSQL, against psql's `\\copy`);
 - the execution report by activity and by month, against the bare GROUP BY on the same database;
 - the flags; the export of all disbursements;
-- with --http: POSTs of disbursements with 32 connections and GETs of the report (wrk).
+- with --http: POSTs of disbursements with 32 connections and GETs of the report (wrk);
+- with --first-run: a newcomer's first `cargo run` in a fresh clone, cold, to the server answering.
 
 Every case runs --repeat times; the medians and their ratios to the baselines go to standard
 output and to bench/results/<N>.json. The harness checks that the report's grand totals equal
@@ -317,6 +318,30 @@ def postgres_cases(n, folder, expected, work, repeat, cases, admin_url):
     postgres_admin(admin_url, f"DROP DATABASE IF EXISTS {name}")
 
 
+def first_run():
+    """A newcomer's first `cargo run`: a fresh clone of this checkout's HEAD and an empty target
+    folder (the crates already downloaded), timed from the command to the server answering
+    `GET /api/v1/health`. The target is five minutes."""
+    with tempfile.TemporaryDirectory(prefix="naptrack-first-run-") as work:
+        clone = os.path.join(work, "naptrack")
+        subprocess.run(["git", "clone", "--quiet", ROOT, clone], check=True)
+        port = free_port()
+        env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"), ROCKET_PORT=str(port))
+        start = time.monotonic()
+        server = subprocess.Popen(["cargo", "run", "--locked"], cwd=clone, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/api/v1/health", seconds=1800)
+            seconds = time.monotonic() - start
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait()
+    result = {"first_run_s": round(seconds, 1), "target_s": 300, "machine": machine()}
+    with open(os.path.join(RESULTS, "first-run.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"{'first cargo run, fresh clone':<42}{seconds:>10.1f}{'':>8}  <= 300 s")
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
@@ -334,6 +359,8 @@ def main():
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--http-size", type=int, default=100000, help="the N whose database the HTTP cases load")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--first-run", action="store_true",
+                        help="also time a newcomer's first `cargo run` in a fresh clone (a cold build: minutes)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "naptrack", "--example", "bench-data"], cwd=ROOT, check=True)
@@ -347,7 +374,9 @@ def main():
         print(f"skipping PostgreSQL cases: cannot reach {args.postgres}")
     info = machine()
     print(json.dumps(info))
-    for n in [int(x) for x in args.sizes.split(",")]:
+    if args.first_run:
+        first_run()
+    for n in [int(x) for x in args.sizes.split(",") if x]:
         folder, expected = generate(n)
         cases = {}
         with tempfile.TemporaryDirectory(prefix="naptrack-bench-") as work:
