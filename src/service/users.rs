@@ -392,6 +392,20 @@ pub async fn create_token(
     Ok(token)
 }
 
+impl TokenInfo {
+    /// A token as listed, with the email of its user.
+    fn of((token, user): (api_token::Model, Option<user::Model>)) -> TokenInfo {
+        TokenInfo {
+            id: token.id,
+            email: user.map(|u| u.email).unwrap_or_default(),
+            label: token.label,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            revoked_at: token.revoked_at,
+        }
+    }
+}
+
 /// Every token, or those of one user, newest first.
 pub async fn list_tokens(db: &DatabaseConnection, email: Option<&str>) -> Result<Vec<TokenInfo>> {
     let mut query = api_token::Entity::find()
@@ -405,14 +419,7 @@ pub async fn list_tokens(db: &DatabaseConnection, email: Option<&str>) -> Result
         .all(db)
         .await?
         .into_iter()
-        .map(|(token, user)| TokenInfo {
-            id: token.id,
-            email: user.map(|u| u.email).unwrap_or_default(),
-            label: token.label,
-            created_at: token.created_at,
-            last_used_at: token.last_used_at,
-            revoked_at: token.revoked_at,
-        })
+        .map(TokenInfo::of)
         .collect())
 }
 
@@ -759,14 +766,7 @@ pub async fn list_tokens_page(
         .all(db)
         .await?
         .into_iter()
-        .map(|(token, user)| TokenInfo {
-            id: token.id,
-            email: user.map(|u| u.email).unwrap_or_default(),
-            label: token.label,
-            created_at: token.created_at,
-            last_used_at: token.last_used_at,
-            revoked_at: token.revoked_at,
-        })
+        .map(TokenInfo::of)
         .collect();
     Ok((total, tokens))
 }

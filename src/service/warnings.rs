@@ -10,13 +10,11 @@ use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use crate::domain::Currency;
-use crate::domain::records::RecordKind;
 use crate::entity::plan;
 use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::service::flags::{LineStanding, line_standing};
 use crate::service::rates::rate_table;
-use crate::service::records::{self, Cell, Query};
 
 /// A payment as a clerk means to record it.
 #[derive(Debug, Clone)]
@@ -58,20 +56,7 @@ impl<'a> Lines<'a> {
         if let Some(standing) = self.standings.get(code) {
             return Ok(standing.clone());
         }
-        let mut query = Query::all(RecordKind::BudgetLines, Some(self.plan.id));
-        query.filter("code", code)?;
-        let year = records::fetch(self.db, &query)
-            .await?
-            .pop()
-            .and_then(|line| match line.get("fiscal_year") {
-                Some(Cell::Integer(year)) => Some(*year),
-                Some(other) => other.csv_text().parse().ok(),
-                None => None,
-            });
-        let standing = match year {
-            Some(year) => line_standing(self.db, self.plan, code, year).await?,
-            None => None,
-        };
+        let standing = line_standing(self.db, self.plan, code).await?;
         self.standings.insert(code.to_owned(), standing.clone());
         Ok(standing)
     }

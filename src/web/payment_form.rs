@@ -290,18 +290,10 @@ async fn proposed_date(
 ) -> Result<NaiveDate, Error> {
     let today = chrono::Utc::now().date_naive();
     let mut date = today.clamp(plan.start_date, plan.end_date.max(plan.start_date));
-    if let Some(code) = line {
-        let mut query = Query::all(RecordKind::BudgetLines, Some(plan.id));
-        query.filter("code", code)?;
-        let year = records::fetch(db, &query)
-            .await?
-            .pop()
-            .and_then(|record| text_of(&record, "fiscal_year").parse::<i32>().ok());
-        if let Some(year) = year
-            && let Some(standing) = line_standing(db, plan, code, year).await?
-        {
-            date = today.clamp(standing.year.0, standing.year.1);
-        }
+    if let Some(code) = line
+        && let Some(standing) = line_standing(db, plan, code).await?
+    {
+        date = today.clamp(standing.year.0, standing.year.1);
     }
     Ok(date)
 }

@@ -13,12 +13,11 @@
 //! converted by [`crate::domain::conversion::RateTable`]: budget lines at the first day of
 //! their fiscal year, disbursements at their own date.
 
-use sea_orm::DatabaseConnection;
-
-use crate::db::Reader;
 use chrono::NaiveDate;
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
+use crate::db::{Binds, Reader};
 use crate::domain::conversion::RateTable;
 use crate::domain::fiscal::FiscalYearStart;
 use crate::domain::flags::{self, Flag, Kind, PlanFacts, Thresholds};
@@ -178,14 +177,22 @@ pub struct LineStanding {
     pub remaining: crate::money::Amount,
 }
 
-/// The standing of the budget line `code` of `plan`, in fiscal year `fiscal_year`; `None`
-/// when the plan has no such line in that year.
+/// The standing of the budget line `code` of `plan`; `None` when the plan has no such line.
 pub async fn line_standing(
     db: &DatabaseConnection,
     plan: &plan::Model,
     code: &str,
-    fiscal_year: i32,
 ) -> Result<Option<LineStanding>> {
+    let mut q = Binds::new(sea_orm::ConnectionTrait::get_database_backend(db));
+    let sql = format!(
+        "SELECT fiscal_year FROM budget_lines WHERE plan_id = {} AND code = {}",
+        q.bind(plan.id),
+        q.bind(code.to_owned())
+    );
+    let Some(row) = query::all(db, q, sql).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let fiscal_year: i32 = row.try_get("", "fiscal_year")?;
     let start = fiscal_year_start(plan)?;
     let Some(year) = start.bounds(fiscal_year) else {
         return Ok(None);

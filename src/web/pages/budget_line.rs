@@ -45,10 +45,7 @@ pub async fn get_budget_line(
 ) -> Page {
     let plan = page_plan(db, plan).await?;
     let record = one_record(db, RecordKind::BudgetLines, &plan, "code", code).await?;
-    let fiscal_year: i32 = text_of(&record, "fiscal_year")
-        .parse()
-        .map_err(|_| Error::Internal(format!("budget line {code} has no fiscal year")))?;
-    let line = line_standing(db, &plan, code, fiscal_year)
+    let line = line_standing(db, &plan, code)
         .await?
         .ok_or_else(|| Error::NotFound(format!("there is no budget line {code}")))?;
     let as_of = super::default_as_of(&plan).min(line.year.1);
@@ -88,7 +85,7 @@ pub async fn get_budget_line(
         ),
         (
             "fiscal year",
-            format!("{fiscal_year} ({} to {})", line.year.0, line.year.1),
+            format!("{} ({} to {})", line.fiscal_year, line.year.0, line.year.1),
             None,
         ),
         ("category", text_of(&record, "category"), None),
